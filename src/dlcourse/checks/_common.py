@@ -1,0 +1,69 @@
+"""Assertion helpers shared by every chapter's checks (introduced in Chapter 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def fail(message: str) -> None:
+    """Raise the AssertionError that a student sees, with a message that teaches."""
+    raise AssertionError(message)
+
+
+def check_type(value: Any, expected: type | tuple[type, ...], what: str) -> None:
+    """Fail unless ``value`` is an instance of ``expected``."""
+    if not isinstance(value, expected):
+        names = (
+            " or ".join(t.__name__ for t in expected)
+            if isinstance(expected, tuple)
+            else expected.__name__
+        )
+        fail(f"{what} should be a {names}, but it is a {type(value).__name__}.")
+
+
+def check_implemented(func: Callable, what: str, *args: Any) -> Any:
+    """Call ``func(*args)`` and turn ``NotImplementedError`` into a friendly failure."""
+    if not callable(func):
+        fail(f"{what} should be a function, but it is a {type(func).__name__}.")
+    try:
+        return func(*args)
+    except NotImplementedError:
+        fail(f"{what} is not written yet: replace `raise NotImplementedError()` with your code.")
+
+
+def check_finite(value: Any, what: str) -> np.ndarray:
+    """Fail unless ``value`` converts to a NumPy array of finite numbers; return the array."""
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        fail(f"{what} should be numbers, but it is {type(value).__name__}: {value!r:.80}")
+    if not np.all(np.isfinite(array)):
+        fail(f"{what} contains NaN or infinity; check for a division by zero or a diverging loop.")
+    return array
+
+
+def check_shape(value: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """Fail unless ``value`` has exactly ``shape``; return it as an array."""
+    array = np.asarray(value)
+    if array.shape != tuple(shape):
+        fail(f"{what} has shape {array.shape}; the exercise asks for shape {tuple(shape)}.")
+    return array
+
+
+def check_close(
+    value: Any, expected: Any, what: str, *, rtol: float = 1e-6, atol: float = 1e-9, hint: str = ""
+) -> None:
+    """Fail unless ``value`` is numerically close to ``expected`` (arrays or scalars).
+
+    The message gives the student's value, never the expected one.
+    """
+    got = check_finite(value, what)
+    want = np.asarray(expected, dtype=float)
+    if got.shape != want.shape:
+        fail(f"{what} has shape {got.shape}; it should have shape {want.shape}.")
+    if not np.allclose(got, want, rtol=rtol, atol=atol):
+        shown = np.array2string(got, precision=4, threshold=6) if got.ndim else f"{float(got):.6g}"
+        fail(f"{what} is {shown}, which is not right. {hint}".strip())
