@@ -8,6 +8,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
+# nbgrader runs helper programs (alembic) by name, so the environment's bin comes first.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
 # Quiet and reproducible TensorFlow everywhere (oneDNN changes floating-point results).
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
