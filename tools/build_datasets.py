@@ -266,6 +266,8 @@ def build_fashion_mnist(tgz: Path, out: Path) -> Path:
     6,000 (the sizes of the original per-class test and training sets; in class 0
     the blocks are separated, and followed, by an empty entry, which is dropped).
     The test subset is drawn from the first block and the training subset from the
+    second, FASHION_TEST_PER_CLASS and FASHION_TRAIN_PER_CLASS images per class,
+    leaving out of training any image identical to one in the test subset.
     """
     rng = np.random.RandomState(SEED)
     blocks = []
