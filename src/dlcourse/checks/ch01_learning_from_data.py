@@ -31,6 +31,8 @@ def check_task_types(answers: Mapping[str, str]) -> None:
         fail(f"`task_types` has no entry for {missing}; label every scenario.")
     for scenario in TASK_SCENARIOS:
         value = answers[scenario]
+        if value is None:
+            fail(f"task_types[{scenario!r}] is still None: replace it with your answer.")
         if value not in TASK_TYPES:
             fail(
                 f"task_types[{scenario!r}] is {value!r}; it must be the string "
@@ -151,6 +153,8 @@ def check_fit(a: float, b: float, losses, x, y, threshold: float) -> None:
 
 def check_diverging_lr(choice: float, options) -> None:
     """Question 6: the answer is one of the learning rates that were plotted."""
+    if choice is None:
+        fail(f"`diverging_lr` is still None: set it to one of the plotted learning rates {list(options)}.")
     value = float(check_finite(choice, "`diverging_lr`"))
     if not any(np.isclose(value, o) for o in options):
         fail(f"`diverging_lr` is {value}; choose one of the plotted learning rates {list(options)}.")

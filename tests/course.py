@@ -1,0 +1,112 @@
+"""Helpers for tests that drive nbgrader on a temporary copy of the course directory."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from conftest import ROOT, solution_path
+
+TIMEOUT = 120
+
+
+def run(args: list[str], cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run a command, failing the test with its output when it exits non-zero."""
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def make_course(tmp: Path, keys: list[str]) -> Path:
+    """A fresh course directory with the config and the given assignments' sources, released."""
+    course = tmp / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    for key in keys:
+        shutil.copytree(ROOT / "solutions" / key, course / "solutions" / key)
+        run(["nbgrader", "generate_assignment", key, "--force"], cwd=course)
+    return course
+
+
+def validate(path: Path) -> dict:
+    """nbgrader's Validator result for one notebook (the CLI exits 0 even when validation fails)."""
+    from nbgrader.validator import Validator
+
+    validator = Validator()
+    validator.config.Execute.timeout = TIMEOUT
+    return validator.validate(str(path))
+
+
+def graded_cells(nb) -> dict[str, float]:
+    """grade_id -> points of every graded cell (autograded tests and manually graded answers)."""
+    return {
+        c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader.get("points", 0))
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
+
+
+def autograded_points(nb) -> float:
+    return sum(
+        float(c.metadata.nbgrader["points"])
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+    )
+
+
+def replace_cell(nb, grade_id: str, source: str):
+    """A copy of ``nb`` whose cell ``grade_id`` has the given source."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            cell.source = source
+            return nb
+    raise KeyError(f"no cell with grade_id {grade_id!r}")
+
+
+def submit(course: Path, key: str, student: str, nb) -> None:
+    folder = course / "submitted" / student / key
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / f"{key}.ipynb")
+
+
+def export_scores(course: Path) -> dict[str, tuple[float, float]]:
+    """student -> (score, max_score) from ``nbgrader export``'s CSV."""
+    run(["nbgrader", "export", "--to", "grades.csv"], cwd=course)
+    with open(course / "grades.csv", newline="") as f:
+        return {row["student_id"]: (float(row["score"]), float(row["max_score"])) for row in csv.DictReader(f)}
+
+
+def question_scores(course: Path, key: str, student: str) -> dict[str, float]:
+    """grade_id of each graded cell -> the score that student got for it, from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook(key, key, student)
+        return {grade.name: float(grade.score) for grade in nb.grades}
+
+
+@dataclass(frozen=True)
+class GradingCases:
+    """Per-chapter submissions for the grading round trip, with the exact scores they must get."""
+
+    #: (grade_id of an answer cell, wrong code, autograded score it must get)
+    wrong_answer: tuple[str, str, float]
+    #: (answer cell made wrong, its wrong code, the test cell that is then edited to pass, score)
+    tampered: tuple[str, str, str, float]
+    #: (answer cell that gets an infinite loop, score)
+    infinite_loop: tuple[str, float]
+    #: per-cell timeout for the infinite-loop case (longer than the slowest cell of the solution)
+    cell_timeout: int = 30
+    extra: dict = field(default_factory=dict)
+
+
+def solution_notebook(key: str):
+    return nbformat.read(solution_path(key), as_version=4)

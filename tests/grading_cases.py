@@ -1,0 +1,24 @@
+"""Each chapter's grading round-trip cases: a wrong answer, a tampered test, an infinite loop.
+
+Scores are the autograded points the submission must earn, written out by hand from the
+points in the solution notebook, so that a change in grading shows up as a failing test.
+"""
+
+from course import GradingCases
+
+CASES = {
+    "ch01_learning_from_data": GradingCases(
+        # >= vs >: q7 (2 points) lost, 16 - 2 = 14
+        wrong_answer=(
+            "q7_threshold",
+            "def predict_class(probabilities, threshold=0.5):\n"
+            "    return (np.asarray(probabilities) > threshold).astype(int)\n",
+            14.0,
+        ),
+        # a wrong mse (q3, 2 points) behind a test cell edited to `pass`: the test is restored, 14
+        tampered=("q3_mse", "def mse(y_true, y_pred):\n    return 0.0\n", "q3_mse_test", 14.0),
+        # q1 (2 points) never finishes: interrupted, the rest is graded, 14
+        infinite_loop=("q1_task_types", 14.0),
+        cell_timeout=15,
+    ),
+}

@@ -1,0 +1,71 @@
+"""Every exercise notebook: the solution earns full marks, the release earns none, and the
+release in notebooks/ is exactly what nbgrader generates from solutions/."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from conftest import ASSIGNMENTS, release_path, solution_path
+from course import autograded_points, graded_cells, make_course, validate
+
+pytestmark = pytest.mark.slow
+
+
+def test_there_is_at_least_one_assignment():
+    assert "ch01_learning_from_data" in ASSIGNMENTS
+
+
+@pytest.mark.parametrize("key", ASSIGNMENTS)
+def test_solution_notebook_passes_all_its_tests(key):
+    result = validate(solution_path(key))
+    failures = [f["source"].splitlines()[0] for f in result.get("failed", [])]
+    assert not failures, f"failing test cells in the solution: {failures}"
+    assert set(result) <= {"failed"}, f"unexpected validation result: {sorted(result)}"
+
+
+@pytest.mark.parametrize("key", ASSIGNMENTS)
+def test_release_notebook_fails_every_graded_cell_and_nothing_else(key):
+    nb = nbformat.read(release_path(key), as_version=4)
+    graded = [c.source.strip() for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    result = validate(release_path(key))
+    assert sorted(f["source"] for f in result.get("failed", [])) == sorted(graded)
+    for failure in result["failed"]:
+        # a student sees why, not a bare NameError or SyntaxError from the scaffold
+        assert "NameError" not in failure["raw_error"] and "SyntaxError" not in failure["raw_error"]
+
+
+@pytest.mark.parametrize("key", ASSIGNMENTS)
+def test_exercise_notebook_follows_the_conventions(key):
+    nb = nbformat.read(solution_path(key), as_version=4)
+    header = nb.cells[0].source
+    cells = graded_cells(nb)
+    total = sum(cells.values())
+    assert f"**Total: {total:g} points**" in header, "the header must state the total points"
+    assert f"{autograded_points(nb):g} graded automatically" in header
+    assert 5 <= len(cells) <= 10, "5 to 10 graded questions"
+    answers = {c.metadata.nbgrader["grade_id"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            gid = meta["grade_id"]
+            assert gid.endswith("_test") and gid[: -len("_test")] in answers, f"{gid} has no answer cell"
+            assert cell.source.startswith('"""'), f"{gid} must start with a one-line docstring"
+            assert "### BEGIN HIDDEN TESTS" in cell.source, f"{gid} has no hidden tests"
+    manual = [c for c in nb.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")]
+    assert manual, "at least one manually graded written answer"
+    questions = [c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## Question")]
+    assert questions and all("<details><summary>Hint</summary>" in q for q in questions)
+
+
+@pytest.mark.parametrize("key", ASSIGNMENTS)
+def test_release_is_exactly_what_nbgrader_generates(key, tmp_path):
+    course = make_course(tmp_path, [key])
+    fresh = json.loads((course / "notebooks" / key / f"{key}.ipynb").read_text())
+    committed = json.loads(release_path(key).read_text())
+    assert committed == fresh, f"notebooks/{key} is stale: run `make release` (never edit it by hand)"
+    generated = sorted(p.relative_to(course / "notebooks" / key) for p in (course / "notebooks" / key).rglob("*"))
+    shipped = sorted(p.relative_to(release_path(key).parent) for p in release_path(key).parent.rglob("*"))
+    assert generated == shipped

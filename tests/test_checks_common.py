@@ -1,0 +1,40 @@
+"""The shared assertion helpers fail with messages that show the student's value, never the answer."""
+
+import numpy as np
+import pytest
+
+from dlcourse.checks import _common
+
+
+def test_check_close_passes_close_values_and_hides_the_expected_one():
+    _common.check_close(np.array([1.0, 2.0]), [1.0, 2.0 + 1e-12], "x")
+    with pytest.raises(AssertionError) as info:
+        _common.check_close(3.0, 4.25, "`answer`", hint="Try again.")
+    assert "3" in str(info.value) and "4.25" not in str(info.value) and "Try again." in str(info.value)
+
+
+def test_check_close_reports_shape_and_non_finite_values():
+    with pytest.raises(AssertionError, match="shape"):
+        _common.check_close([1.0, 2.0], [1.0], "x")
+    with pytest.raises(AssertionError, match="NaN or infinity"):
+        _common.check_close([np.nan], [1.0], "x")
+    with pytest.raises(AssertionError, match="should be numbers"):
+        _common.check_close("abc", 1.0, "x")
+
+
+def test_check_implemented_turns_not_implemented_into_a_hint():
+    def todo():
+        raise NotImplementedError()
+
+    with pytest.raises(AssertionError, match="not written yet"):
+        _common.check_implemented(todo, "`f`")
+    with pytest.raises(AssertionError, match="should be a function"):
+        _common.check_implemented(3, "`f`")
+    assert _common.check_implemented(lambda v: v + 1, "`f`", 1) == 2
+
+
+def test_check_type_and_shape_name_what_was_found():
+    with pytest.raises(AssertionError, match="should be a dict or list, but it is a int"):
+        _common.check_type(1, (dict, list), "`v`")
+    with pytest.raises(AssertionError, match=r"shape \(2,\)"):
+        _common.check_shape([1, 2], (3,), "`v`")
