@@ -1,0 +1,408 @@
+"""The built book as a reader sees it, in headless Chromium.
+
+Every page of ``_toc.yml`` is opened once (one browser, one build shared with ``test_book_build.py``)
+and checked for: console errors and failed requests, rendered math, figures that load and have alt text,
+headings in order, text contrast, launch and download buttons on notebook pages, internal links and
+anchors that resolve, and a layout that fits a phone. A screenshot of each page is saved to
+``_build/screenshots/<page>.png``. Also: search, favicon, logo, light mode and numbered chapters.
+
+If axe-core is available offline (``AXE_CORE_JS=/path/to/axe.min.js`` or ``node_modules/axe-core``),
+its findings are written to ``_build/accessibility.md``; they are reported, not enforced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from browser_helpers import (
+    ROOT,
+    SCREENSHOT_DIR,
+    built_html,
+    contrast_ratio,
+    launch_chromium,
+    page_slug,
+    page_source,
+    parse_css_colour,
+    serve,
+    toc_pages,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PAGES = toc_pages()
+NOTEBOOK_PAGES = [p for p in PAGES if page_source(p).suffix == ".ipynb"]
+LAUNCH_SITES = {
+    "Binder": "https://mybinder.org/",
+    "Colab": "https://colab.research.google.com/",
+    "JupyterHub": "https://jupyterhub.example.org/",
+}
+#: WCAG 2 AA: 4.5:1 for body text.
+MIN_CONTRAST = 4.5
+
+# What a page reports about itself once loaded and typeset (run in the page).
+_INSPECT_JS = """
+async () => {
+  const imgs = Array.from(document.images);
+  imgs.forEach(i => { i.loading = 'eager'; });
+  await Promise.all(imgs.map(i => i.complete ? null :
+      new Promise(r => { i.addEventListener('load', r); i.addEventListener('error', r); })));
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  const article = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
+  const background = el => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = getComputedStyle(e).backgroundColor;
+      if (c && !/rgba\\(0, 0, 0, 0\\)|transparent/.test(c)) return c;
+    }
+    return 'rgb(255, 255, 255)';
+  };
+  const textSamples = Array.from(article.querySelectorAll('p, li, td, th, figcaption, dd, dt, a, h1, h2, h3'))
+      .filter(e => e.offsetParent !== null && e.textContent.trim().length > 0)
+      // the theme's "#" permalinks appear on hover only (reported by axe-core, not enforced here)
+      .filter(e => !e.classList.contains('headerlink'))
+      .slice(0, 200)
+      .map(e => ({tag: e.tagName.toLowerCase(), text: e.textContent.trim().slice(0, 40),
+                  color: getComputedStyle(e).color, background: background(e),
+                  size: parseFloat(getComputedStyle(e).fontSize),
+                  weight: getComputedStyle(e).fontWeight}));
+  return {
+    title: document.title,
+    theme: document.documentElement.dataset.theme || '',
+    mode: document.documentElement.dataset.mode || '',
+    mathSource: article.querySelectorAll('.math').length,
+    mathRendered: article.querySelectorAll('mjx-container').length,
+    mathErrors: Array.from(document.querySelectorAll('mjx-merror')).map(e => e.getAttribute('data-mjx-error') || e.textContent),
+    images: imgs.map(i => ({src: i.currentSrc || i.src, width: i.naturalWidth, alt: (i.getAttribute('alt') || '').trim(),
+                            inArticle: article.contains(i)})),
+    headings: Array.from(article.querySelectorAll('h1, h2, h3, h4, h5, h6'))
+      .map(h => ({level: +h.tagName[1], text: h.textContent.trim().slice(0, 60)})),
+    links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+    icons: Array.from(document.querySelectorAll('link[rel~="icon"]')).map(l => l.href),
+    stylesheets: Array.from(document.querySelectorAll('link[rel="stylesheet"]')).map(l => l.href),
+    inlineStyles: Array.from(document.querySelectorAll('style')).map(s => s.textContent.slice(0, 200)),
+    textSamples,
+    sidebar: Array.from(document.querySelectorAll('.bd-sidebar-primary nav a')).map(a => a.textContent.trim()),
+  };
+}
+"""
+
+
+@dataclass
+class PageReport:
+    docname: str
+    url: str
+    console_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+    phone_overflow_px: int = 0
+    screenshot: Path | None = None
+
+
+class BookVisitor:
+    """Opens each page once in one browser and keeps what it saw."""
+
+    def __init__(self, browser, base_url: str):
+        self.browser = browser
+        self.base_url = base_url
+        self.reports: dict[str, PageReport] = {}
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+
+    def url(self, docname: str) -> str:
+        return urllib.parse.urljoin(self.base_url, f"{docname}.html")
+
+    def visit(self, docname: str) -> PageReport:
+        if docname in self.reports:
+            return self.reports[docname]
+        report = PageReport(docname, self.url(docname))
+        page = self.context.new_page()
+        page.on("console", lambda m: report.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: report.console_errors.append(f"uncaught: {e}"))
+        page.on("requestfailed", lambda r: report.failed_requests.append(f"{r.url} ({r.failure})"))
+        page.on(
+            "response",
+            lambda r: report.failed_requests.append(f"{r.url} (HTTP {r.status})") if r.status >= 400 else None,
+        )
+        try:
+            page.goto(report.url, wait_until="load")
+            page.wait_for_load_state("networkidle")
+            report.info = page.evaluate(_INSPECT_JS)
+            SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+            report.screenshot = SCREENSHOT_DIR / f"{page_slug(docname)}.png"
+            page.screenshot(path=str(report.screenshot), full_page=True)
+            # A phone: nothing may make the page scroll sideways.
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.wait_for_timeout(200)
+            report.phone_overflow_px = page.evaluate(
+                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            page.screenshot(path=str(SCREENSHOT_DIR / f"{page_slug(docname)}-phone.png"))
+        finally:
+            page.close()
+        self.reports[docname] = report
+        return report
+
+
+@pytest.fixture(scope="module")
+def site():
+    html_dir = built_html()
+    with serve(html_dir) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    with launch_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def visitor(browser, site):
+    visitor = BookVisitor(browser, site)
+    yield visitor
+    visitor.context.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# Every page
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_page_loads_without_console_errors_or_failed_requests(visitor, docname):
+    report = visitor.visit(docname)
+    assert not report.console_errors, f"{docname}: console errors:\n" + "\n".join(report.console_errors)
+    assert not report.failed_requests, f"{docname}: failed requests:\n" + "\n".join(report.failed_requests)
+    assert report.screenshot is not None and report.screenshot.stat().st_size > 0
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_math_is_typeset(visitor, docname):
+    info = visitor.visit(docname).info
+    assert not info["mathErrors"], f"{docname}: MathJax errors {info['mathErrors']}"
+    if info["mathSource"] == 0:
+        assert info["mathRendered"] == 0
+        return
+    assert info["mathRendered"] >= info["mathSource"], (
+        f"{docname}: {info['mathSource']} math elements but only {info['mathRendered']} typeset by MathJax"
+    )
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_every_image_loads_and_has_alt_text(visitor, docname):
+    images = visitor.visit(docname).info["images"]
+    broken = [i["src"] for i in images if i["width"] == 0]
+    no_alt = [i["src"] for i in images if not i["alt"]]
+    assert not broken, f"{docname}: images that did not load: {broken}"
+    assert not no_alt, f"{docname}: images without alt text: {no_alt}"
+
+
+def test_figures_of_notebook_pages_have_alt_text_from_the_notebook(visitor):
+    """myst-nb puts ``mystnb.image.alt`` on each figure; a default alt ("png") would not help anyone."""
+    for docname in NOTEBOOK_PAGES:
+        figures = [i for i in visitor.visit(docname).info["images"] if i["inArticle"]]
+        for image in figures:
+            assert len(image["alt"]) >= 15 and not re.fullmatch(r"(png|image|figure|.*\.png)", image["alt"]), (
+                f"{docname}: {image['src']} has alt text {image['alt']!r}"
+            )
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_headings_start_at_h1_and_skip_no_level(visitor, docname):
+    headings = visitor.visit(docname).info["headings"]
+    assert headings and headings[0]["level"] == 1, f"{docname}: the page should start with one h1: {headings[:3]}"
+    assert sum(h["level"] == 1 for h in headings) == 1, f"{docname}: more than one h1"
+    for before, after in zip(headings, headings[1:]):
+        assert after["level"] <= before["level"] + 1, (
+            f"{docname}: heading {after['text']!r} (h{after['level']}) follows "
+            f"{before['text']!r} (h{before['level']}) and skips a level"
+        )
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_text_keeps_the_themes_contrast(visitor, docname):
+    info = visitor.visit(docname).info
+    assert info["mode"] == "light" or info["theme"] == "light", f"{docname}: not in light mode ({info})"
+    own_css = [s for s in info["stylesheets"] if "/_static/" not in s or "custom" in s.rsplit("/", 1)[-1]]
+    assert not own_css, f"{docname}: style sheets that are not the theme's or an extension's: {own_css}"
+    low = []
+    for sample in info["textSamples"]:
+        fg, bg = parse_css_colour(sample["color"]), parse_css_colour(sample["background"])
+        ratio = contrast_ratio(fg[:3], bg[:3])
+        large = sample["size"] >= 24 or (sample["size"] >= 18.66 and int(sample["weight"]) >= 700)
+        if ratio < (3.0 if large else MIN_CONTRAST):
+            low.append(f"<{sample['tag']}> {sample['text']!r}: {sample['color']} on {sample['background']} = {ratio:.2f}")
+    assert info["textSamples"], f"{docname}: no text found"
+    assert not low, f"{docname}: text below WCAG AA contrast:\n" + "\n".join(low[:20])
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_page_fits_a_phone_screen(visitor, docname):
+    overflow = visitor.visit(docname).phone_overflow_px
+    assert overflow <= 1, f"{docname} scrolls sideways by {overflow}px on a 390px-wide screen"
+
+
+class _Anchors(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("id", "name") and value:
+                self.ids.add(value)
+
+
+_checked: dict[str, str | None] = {}
+_anchors: dict[str, set[str]] = {}
+
+
+def _check_link(url: str) -> str | None:
+    """None if ``url`` (same site) resolves, including its #fragment; else what is wrong."""
+    if url in _checked:
+        return _checked[url]
+    target, _, fragment = url.partition("#")
+    problem = None
+    try:
+        if target not in _anchors:
+            with urllib.request.urlopen(target, timeout=10) as response:
+                body = response.read()
+                kind = response.headers.get_content_type()
+            parser = _Anchors()
+            if kind == "text/html":
+                parser.feed(body.decode("utf-8", errors="replace"))
+            _anchors[target] = parser.ids
+        if fragment and urllib.parse.unquote(fragment) not in _anchors[target]:
+            problem = f"no element with id {fragment!r}"
+    except urllib.error.HTTPError as error:
+        problem = f"HTTP {error.code}"
+    except OSError as error:
+        problem = str(error)
+    _checked[url] = problem
+    return problem
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_internal_links_and_anchors_resolve(visitor, site, docname):
+    links = {link for link in visitor.visit(docname).info["links"] if link.startswith(site)}
+    assert links, f"{docname}: no internal links at all?"
+    broken = {link: problem for link in sorted(links) if (problem := _check_link(link))}
+    assert not broken, f"{docname}: broken internal links:\n" + "\n".join(f"{k}: {v}" for k, v in broken.items())
+
+
+# --------------------------------------------------------------------------------------------------
+# Notebook pages and the book as a whole
+
+
+@pytest.mark.parametrize("docname", NOTEBOOK_PAGES)
+def test_notebook_page_has_launch_and_download_buttons(visitor, site, docname):
+    links = visitor.visit(docname).info["links"]
+    source = f"{docname}.ipynb"
+    for name, prefix in LAUNCH_SITES.items():
+        hits = [link for link in links if link.startswith(prefix)]
+        assert hits, f"{docname}: no {name} launch button"
+        assert any("dl-keras-course" in h and source in urllib.parse.unquote(h) for h in hits), hits
+    download = urllib.parse.urljoin(site, f"_sources/{source}")
+    assert download in links, f"{docname}: no 'download .ipynb' button"
+    with urllib.request.urlopen(download, timeout=10) as response:
+        notebook = json.loads(response.read())
+    assert notebook["nbformat"] == 4 and notebook["cells"]
+    edit = f"https://github.com/dl-keras-course/dl-keras-course/edit/main/{source}"
+    assert edit in links, f"{docname}: no 'edit this page' button"
+    assert "https://github.com/dl-keras-course/dl-keras-course" in links, "no repository button"
+
+
+def test_search_finds_a_chapter_keyword(browser, site):
+    page = browser.new_page()
+    try:
+        page.goto(urllib.parse.urljoin(site, "search.html?q=gradient"), wait_until="load")
+        page.wait_for_selector("#search-results ul.search li a", timeout=20_000)
+        hits = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(a => a.href)")
+    finally:
+        page.close()
+    assert any("ch01_learning_from_data" in hit for hit in hits), f"search for 'gradient' found {hits}"
+
+
+def test_chapters_are_numbered_in_the_navigation(visitor):
+    sidebar = visitor.visit(PAGES[0]).info["sidebar"]
+    chapters = [p for p in PAGES if re.match(r"book/ch\d\d_", p)]
+    numbered = [text for text in sidebar if re.match(r"^\d+\.\s", text)]
+    assert len(numbered) >= len(chapters), f"chapters in the sidebar are not numbered: {sidebar}"
+    assert not any(re.match(r"^\d+\.\s", t) for t in sidebar if t in ("Glossary", "Grading with nbgrader"))
+
+
+def test_favicon_and_logo(visitor, site):
+    info = visitor.visit(PAGES[0]).info
+    assert info["icons"], "no favicon link"
+    for icon in info["icons"]:
+        assert icon.startswith(site) and _check_link(icon) is None
+    logos = [i for i in info["images"] if "logo" in i["src"] and i["src"].startswith(site)]
+    assert logos and all(i["width"] > 0 and i["alt"] for i in logos)
+
+
+def test_glossary_defines_the_course_terms(visitor):
+    page = "book/glossary"
+    assert page in PAGES
+    html = (ROOT / "_build" / "html" / f"{page}.html").read_text(encoding="utf-8")
+    for term in ("neuron", "weight", "bias", "activation-function", "loss", "mean-squared-error",
+                 "gradient-descent", "learning-rate", "epoch", "batch", "overfitting", "training-set",
+                 "validation-set", "test-set", "regression", "classification", "logistic-regression",
+                 "sigmoid", "threshold", "parameter", "dense-layer"):
+        assert f'id="term-{term}"' in html, f"the glossary does not define {term!r}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Optional: axe-core, reported but not enforced
+
+
+_AXE_JS = """
+async () => {
+  const result = await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'best-practice']});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact,
+    targets: v.nodes.map(n => n.target.join(' ')),
+    // "content" when a node lies in the page's article (the book's text), else the theme's chrome.
+    inContent: v.nodes.some(n => { const e = document.querySelector(n.target[0]);
+                                   return e && e.closest('article.bd-article') !== null; }),
+  }));
+}
+"""
+
+
+def _axe_script() -> Path | None:
+    candidates = [os.environ.get("AXE_CORE_JS", ""), ROOT / "node_modules" / "axe-core" / "axe.min.js"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def test_axe_accessibility_report(browser, site):
+    """Run axe-core on every page when it is available offline; write _build/accessibility.md."""
+    script = _axe_script()
+    if script is None:
+        pytest.skip("axe-core not available (set AXE_CORE_JS to axe.min.js, e.g. from `npm pack axe-core`)")
+    rows = []
+    page = browser.new_page()
+    try:
+        for docname in PAGES:
+            page.goto(urllib.parse.urljoin(site, f"{docname}.html"), wait_until="load")
+            page.add_script_tag(path=str(script))
+            violations = page.evaluate(_AXE_JS)
+            for v in violations:
+                rows.append((docname, v["id"], v["impact"], len(v["targets"]),
+                             "content" if v["inContent"] else "theme", "; ".join(v["targets"][:3])))
+    finally:
+        page.close()
+    lines = ["| page | rule | impact | nodes | where | examples |", "|---|---|---|---|---|---|"]
+    lines += [f"| {d} | {r} | {i} | {n} | {w} | `{e[:120]}` |" for d, r, i, n, w, e in rows]
+    report = ROOT / "_build" / "accessibility.md"
+    report.write_text("# axe-core findings\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
