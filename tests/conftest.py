@@ -16,7 +16,6 @@ BIN = Path(sys.executable).parent
 os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 #: Every chapter key that has an exercise notebook, e.g. ``ch01_learning_from_data``.
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").glob("ch*_*") if p.is_dir())
