@@ -1,0 +1,279 @@
+"""``dlcourse-grade``: autograde a whole class in parallel, isolated, on top of nbgrader (Instructors' guide).
+
+Run from the course root (the folder with ``nbgrader_config.py``)::
+
+    dlcourse-grade ch01_learning_from_data                      # all of submitted/*/ch01_.../
+    dlcourse-grade ch01_learning_from_data --workers 8 --export grades.csv --feedback
+    dlcourse-grade ch01_learning_from_data --scheduler tcp://10.0.0.5:8786     # a Dask cluster
+    dlcourse-grade ch01_learning_from_data --db-url postgresql://grader@db/gradebook
+    dlcourse-grade ch01_learning_from_data --skip-grading --export grades.csv  # export only
+
+How it works: the parent process reads the assignment from the gradebook (adding it from
+``source/`` when missing), packs each submission with a private copy of the assignment's
+definition (:mod:`dlcourse.grading_worker`) and hands the packs to a local pool of ``--workers``
+(default: one per CPU core) or to a Dask cluster. Each pack is graded by nbgrader's autograde in
+its own temporary course folder, the kernel confined by :mod:`dlcourse.grading_sandbox`, with the
+guards of :mod:`dlcourse.grading_preprocessors`. The parent is the single writer of the real
+gradebook (:mod:`dlcourse.grading_gradebook`) and of ``autograded/``. A progress bar counts done
+and failed submissions; a table of student, score, maximum, status and reason ends the run.
+Exit status: 0 when every submission was graded, 1 when some failed or were flagged.
+
+Feedback (``--feedback``) is nbgrader's ``generate_feedback`` with
+:class:`~dlcourse.grading_preprocessors.StripHiddenTests` added, so the HTML never shows hidden
+tests. The export (``--export FILE``) has one row per student with the points of every question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from . import grading_gradebook as gradebook
+from .grading_worker import capabilities, make_job, run_job
+
+FEEDBACK_PREPROCESSORS = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "dlcourse.grading_preprocessors.StripHiddenTests",
+]
+
+
+def parse_size(text: str) -> int | None:
+    """``"4G"``, ``"512M"`` or ``"none"`` as a number of bytes (Instructors' guide)."""
+    text = text.strip().upper()
+    if text in {"", "0", "NONE", "OFF"}:
+        return None
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    if text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def absolute_db_url(db_url: str, course_root: Path) -> str:
+    """A relative SQLite URL (``sqlite:///gradebook.db``) made absolute from the course root."""
+    prefix = "sqlite:///"
+    if db_url.startswith(prefix) and not os.path.isabs(db_url[len(prefix):]):
+        return prefix + str(course_root / db_url[len(prefix):])
+    return db_url
+
+
+def load_config(course_root: Path):
+    """The course's nbgrader configuration, read from ``nbgrader_config.py`` (Instructors' guide)."""
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
+    config.CourseDirectory.root = str(course_root)
+    return config, CourseDirectory(config=config)
+
+
+def find_submissions(course_root: Path, submitted_dir: str, assignment: str, only: list[str] | None = None) -> list[str]:
+    """Student ids with a folder ``submitted/<student>/<assignment>/`` (Instructors' guide)."""
+    base = course_root / submitted_dir
+    found = sorted(p.parent.name for p in base.glob(f"*/{assignment}") if p.is_dir())
+    return [s for s in found if not only or s in only]
+
+
+def _parse_timestamp(text: str | None):
+    if not text:
+        return None
+    from nbgrader.utils import parse_utc
+
+    try:
+        return parse_utc(text)
+    except Exception:  # noqa: BLE001  (a garbled timestamp file is the student's, not a reason to stop)
+        return None
+
+
+def _save_autograded(course_root: Path, autograded_dir: str, assignment: str, result: dict) -> None:
+    folder = course_root / autograded_dir / result["student"] / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, nb in result["notebooks"].items():
+        (folder / f"{name}.ipynb").write_text(nb)
+    if result.get("timestamp"):
+        (folder / "timestamp.txt").write_text(result["timestamp"])
+
+
+def _executor(workers: int, scheduler: str | None):
+    """``submit(job)`` and ``as_completed(futures)`` for a local pool or a Dask cluster."""
+    if scheduler:
+        from distributed import Client, as_completed
+
+        client = Client(scheduler)
+        return client, (lambda job: client.submit(run_job, job, pure=False)), as_completed
+    pool = cf.ThreadPoolExecutor(max_workers=workers)  # each job is a child process; threads just wait
+    return pool, (lambda job: pool.submit(run_job, job)), cf.as_completed
+
+
+def grade_class(
+    course_root: str | os.PathLike,
+    assignment: str,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    db_url: str | None = None,
+    students: list[str] | None = None,
+    cell_timeout: int | None = None,
+    notebook_timeout: int = 1800,
+    memory_bytes: int | None = 8 << 30,
+    expose: tuple[str, ...] = (),
+    hide: tuple[str, ...] = (),
+    progress: bool = True,
+) -> list[dict]:
+    """Autograde every submission of ``assignment``; the per-student results, in student order.
+
+    Instructors' guide. Each result has ``student``, ``score``, ``max_score``, ``status``
+    (``graded``, ``failed`` or ``tampered``), ``reason`` and ``seconds``.
+    """
+    from tqdm import tqdm
+
+    root = Path(course_root).resolve()
+    config, coursedir = load_config(root)
+    db_url = absolute_db_url(db_url or coursedir.db_url, root)
+    dirs = {"source": coursedir.source_directory, "release": coursedir.release_directory,
+            "submitted": coursedir.submitted_directory}
+    gradebook.ensure_assignment(root, dirs["source"], assignment, db_url)
+    names = gradebook.notebook_names(db_url, assignment)
+    maximum = sum(gradebook.max_scores(db_url, assignment).values())
+    with tempfile.TemporaryDirectory(prefix="dlcourse-seed-") as tmp:
+        seed = Path(tmp, "seed.db")
+        gradebook.write_seed(db_url, assignment, seed)
+        seed_db = seed.read_bytes()
+    options = {
+        "cell_timeout": cell_timeout or int(config.Execute.get("timeout", 120) or 120),
+        "notebook_timeout": notebook_timeout,
+        "memory_bytes": memory_bytes,
+        "expose": [str(Path(p).resolve()) for p in expose],
+        "hide": [str(Path(p).resolve()) for p in hide],
+    }
+    todo = find_submissions(root, dirs["submitted"], assignment, students)
+    workers = workers or os.cpu_count() or 1
+    executor, submit, as_completed = _executor(workers, scheduler)
+    results = {}
+    try:
+        futures = [submit(make_job(root, dirs, assignment, s, seed_db, names, options)) for s in todo]
+        bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="nb", disable=not progress, file=sys.stderr)
+        failed = 0
+        for future in as_completed(futures):
+            result = future.result()
+            student = result["student"]
+            stamp = _parse_timestamp(result.get("timestamp"))
+            # The single writer: only this loop touches the real gradebook and autograded/.
+            if result["notebooks"] and result["status"] != "tampered":
+                gradebook.record_result(db_url, assignment, student, result["notebooks"], stamp)
+            else:
+                gradebook.record_failure(db_url, assignment, student, stamp)
+            if result["notebooks"]:
+                _save_autograded(root, coursedir.autograded_directory, assignment, result)
+            got = gradebook.scores(db_url, assignment, student)
+            result.update(score=sum(v for v in got.values() if v is not None), max_score=maximum)
+            result.pop("notebooks")
+            if result["status"] == "graded":
+                result.pop("log", None)  # kept for the report only where something went wrong
+            results[student] = result
+            failed += result["status"] != "graded"
+            bar.update(1)
+            bar.set_postfix(done=len(results), failed=failed)
+        bar.close()
+    finally:
+        if scheduler:
+            executor.close()
+        else:
+            executor.shutdown(wait=True, cancel_futures=True)
+    return [results[s] for s in sorted(results)]
+
+
+def summary_table(results: list[dict]) -> str:
+    """The end-of-run table: student, score, max, status and reason (Instructors' guide)."""
+    rows = [("student", "score", "max", "status", "reason")]
+    for r in results:
+        rows.append((r["student"], f"{r['score']:g}", f"{r['max_score']:g}", r["status"], r.get("reason", "")))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4] for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  ------")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def generate_feedback(
+    course_root: str | os.PathLike, assignment: str, db_url: str | None = None, student: str | None = None
+) -> bool:
+    """nbgrader's ``generate_feedback`` for every graded student, hidden tests stripped (Instructors' guide)."""
+    from nbgrader.apps import NbGraderAPI
+
+    config, coursedir = load_config(Path(course_root).resolve())
+    config.CourseDirectory.db_url = absolute_db_url(db_url or coursedir.db_url, Path(course_root).resolve())
+    config.GenerateFeedback.preprocessors = FEEDBACK_PREPROCESSORS
+    cwd = os.getcwd()
+    os.chdir(course_root)
+    try:
+        out = NbGraderAPI(config=config).generate_feedback(assignment, student_id=student, force=True)
+    finally:
+        os.chdir(cwd)
+    if not out.get("success"):
+        print(out.get("log", "") + out.get("error", ""), file=sys.stderr)
+    return bool(out.get("success"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dlcourse-grade", description=__doc__.split("\n\n")[0])
+    p.add_argument("assignment", help="assignment name, e.g. ch01_learning_from_data")
+    p.add_argument("--workers", type=int, default=None, help="parallel submissions (default: CPU cores)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
+    p.add_argument("--db-url", default=None, help="gradebook URL (default: nbgrader_config.py's, SQLite)")
+    p.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
+    p.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: Execute.timeout)")
+    p.add_argument("--notebook-timeout", type=int, default=1800, help="seconds per submission (default 1800)")
+    p.add_argument("--memory-limit", default="8G", help="address-space limit of each kernel (default 8G; 'none')")
+    p.add_argument("--expose", action="append", default=[], help="extra folder the kernel may read")
+    p.add_argument("--hide", action="append", default=[], help="extra folder hidden from the kernel")
+    p.add_argument("--course-root", default=".", help="course folder (default: current folder)")
+    p.add_argument("--export", default=None, metavar="CSV", help="write per-question grades of all students")
+    p.add_argument("--feedback", action="store_true", help="generate feedback HTML (hidden tests stripped)")
+    p.add_argument("--report", default=None, metavar="JSON", help="write the per-student results as JSON")
+    p.add_argument("--skip-grading", action="store_true", help="only export and/or generate feedback")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point ``dlcourse-grade`` (Instructors' guide)."""
+    args = build_parser().parse_args(argv)
+    root = Path(args.course_root).resolve()
+    if not (root / "nbgrader_config.py").is_file():
+        print(f"dlcourse-grade: no nbgrader_config.py in {root}; run it from the course root", file=sys.stderr)
+        return 2
+    status = 0
+    if not args.skip_grading:
+        caps = capabilities()
+        print("Isolation of students' kernels:\n" + caps.summary(), file=sys.stderr)
+        started = dt.datetime.now()
+        results = grade_class(
+            root, args.assignment, workers=args.workers, scheduler=args.scheduler, db_url=args.db_url,
+            students=args.student, cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+            memory_bytes=parse_size(args.memory_limit), expose=tuple(args.expose), hide=tuple(args.hide),
+            progress=not args.no_progress,
+        )
+        print(summary_table(results))
+        if args.report:
+            Path(args.report).write_text(json.dumps(results, indent=1))
+        seconds = (dt.datetime.now() - started).total_seconds()
+        bad = sum(r["status"] != "graded" for r in results)
+        print(f"\n{len(results)} submissions in {seconds:.0f} s; {len(results) - bad} graded, {bad} failed or flagged")
+        status = 1 if bad else 0
+    if args.feedback:
+        status |= 0 if generate_feedback(root, args.assignment, args.db_url) else 1
+    if args.export:
+        _, coursedir = load_config(root)
+        n = gradebook.export_csv(absolute_db_url(args.db_url or coursedir.db_url, root), [args.assignment], args.export)
+        print(f"wrote {n} rows to {args.export}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

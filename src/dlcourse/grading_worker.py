@@ -1,0 +1,265 @@
+"""Grade one submission in its own temporary course folder (Instructors' guide).
+
+:func:`make_job` packs everything one submission needs into a plain dictionary of bytes (so it
+can travel to a Dask worker on another machine); :func:`run_job` unpacks it into a fresh
+temporary course folder, the *only* files there being the course's ``nbgrader_config.py``, a
+gradebook holding the assignment alone, the released notebook, the source folder's non-notebook
+files and this one submission, and runs nbgrader's autograde on it in a child process with a
+time limit for the whole notebook. The kernel starts in the sandbox of
+:mod:`dlcourse.grading_sandbox`. The result (the autograded notebooks, or the reason they could
+not be graded) goes back to the caller, which alone writes the real gradebook.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from . import grading_sandbox as sandbox
+
+_OVERRIDES = '''
+# --- added by dlcourse-grade for this one submission ---
+from nbgrader.preprocessors import (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+    CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades, AssignLatePenalties)
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from dlcourse.grading_preprocessors import HardenedExecute, RestoreMissingCells
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.db_url = "sqlite:///" + {root!r} + "/gradebook.db"
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
+    RestoreMissingCells, OverwriteCells, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [HardenedExecute, IgnorePattern, ClearMetadataPreprocessor,
+    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+c.RestoreMissingCells.release_directory = {release!r}
+c.Execute.timeout = {cell_timeout}
+c.Execute.interrupt_on_timeout = True
+c.KernelManager.transport = "ipc"
+c.KernelManager.ip = {ipc!r}
+'''
+
+
+def _read_tree(folder: Path, skip_notebooks: bool = False) -> dict[str, bytes]:
+    files = {}
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not (skip_notebooks and path.suffix == ".ipynb"):
+                if ".ipynb_checkpoints" not in path.parts:
+                    files[str(path.relative_to(folder))] = path.read_bytes()
+    return files
+
+
+def make_job(
+    course_root: Path,
+    dirs: dict[str, str],
+    assignment: str,
+    student: str,
+    seed_db: bytes,
+    notebooks: list[str],
+    options: dict,
+) -> dict:
+    """Everything needed to grade ``student``'s submission, as plain data (Instructors' guide)."""
+    return {
+        "assignment": assignment,
+        "student": student,
+        "notebooks": notebooks,
+        "config": (course_root / "nbgrader_config.py").read_text(),
+        "seed_db": seed_db,
+        "release": _read_tree(course_root / dirs["release"] / assignment),
+        "source_extra": _read_tree(course_root / dirs["source"] / assignment, skip_notebooks=True),
+        "submission": _read_tree(course_root / dirs["submitted"] / student / assignment),
+        "course_root": str(course_root),
+        "options": options,
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def capabilities() -> sandbox.Capabilities:
+    """Isolation features of the machine this process runs on, probed once (Instructors' guide)."""
+    return sandbox.probe()
+
+
+def kernel_needs() -> list[str]:
+    """Folders a kernel must read: the Python environment, the ``dlcourse`` package and the datasets."""
+    import dlcourse
+
+    paths = {sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parents[1]),
+             str(Path(dlcourse.__file__).resolve().parents[1])}
+    try:
+        from dlcourse.data import get_data_dir
+
+        paths.add(str(get_data_dir()))
+    except Exception:  # noqa: BLE001  (a course without datasets)
+        pass
+    return sorted(paths)
+
+
+def kernel_hidden() -> list[str]:
+    """Folders hidden from every kernel besides the defaults: the source checkout ``dlcourse`` runs from.
+
+    Instructors' guide. When the package is installed in editable mode from a course repository,
+    that repository (its ``solutions/`` and ``.git``) is hidden too; the package itself comes back
+    read-only through :func:`kernel_needs`.
+    """
+    import dlcourse
+
+    repo = Path(dlcourse.__file__).resolve().parents[2]
+    return [str(repo)] if (repo / "pyproject.toml").is_file() else []
+
+
+def _write_tree(folder: Path, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        path = folder / rel
+        if not path.resolve().is_relative_to(folder.resolve()):
+            continue  # a file name like ../../x must not escape the job folder
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _diagnose(job: dict) -> str | None:
+    """Why a submission cannot be graded at all, in words, or None."""
+    names = [f"{n}.ipynb" for n in job["notebooks"]]
+    present = [rel for rel in job["submission"] if rel.endswith(".ipynb")]
+    for name in names:
+        if name in present:
+            try:
+                nbformat.reads(job["submission"][name].decode("utf-8", "replace"), as_version=4)
+            except Exception as exc:  # noqa: BLE001
+                return f"{name} is not a valid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+    missing = [n for n in names if n not in present]
+    if missing:
+        found = ", ".join(present) or "no notebook"
+        return f"missing {', '.join(missing)} (submitted: {found})"
+    return None
+
+
+def _kill_launchers(folder: Path) -> None:
+    """Kill the sandbox launchers of a stopped submission (their kernels die with them)."""
+    for entry in folder.iterdir() if folder.is_dir() else []:
+        try:
+            os.kill(int(entry.name), signal.SIGKILL)
+        except (ValueError, ProcessLookupError, PermissionError):
+            pass
+
+
+def run_job(job: dict) -> dict:
+    """Grade one submission packed by :func:`make_job`; a JSON-able result (Instructors' guide).
+
+    The result has ``student``, ``status`` (``graded`` or ``failed``), ``reason``, ``notebooks``
+    (name to autograded notebook, as JSON text), ``incidents`` (timeouts, crashes, memory, tampering),
+    ``timestamp`` and ``seconds``.
+    """
+    opts = job["options"]
+    start = time.monotonic()
+    result = {"student": job["student"], "status": "graded", "reason": "", "notebooks": {}, "incidents": [],
+              "timestamp": job["submission"].get("timestamp.txt", b"").decode().strip() or None}
+    base = Path(tempfile.mkdtemp(prefix="dlcourse-grade-", dir=opts.get("tmp_dir")))
+    try:
+        root = base / "course"
+        a, s = job["assignment"], job["student"]
+        ipc = base / "ipc"
+        for folder in (root / "release" / a, root / "source" / a, root / "submitted" / s / a, base / "runtime", ipc):
+            folder.mkdir(parents=True)
+        ipc.chmod(0o1777)  # the kernel (user nobody) creates its sockets here
+        base.chmod(0o711)
+        (root / "gradebook.db").write_bytes(job["seed_db"])
+        _write_tree(root / "release" / a, job["release"])
+        _write_tree(root / "source" / a, job["source_extra"])
+        _write_tree(root / "submitted" / s / a, job["submission"])
+        (root / "nbgrader_config.py").write_text(job["config"] + _OVERRIDES.format(
+            root=str(root), release=str(root / "release" / a), cell_timeout=int(opts.get("cell_timeout", 120)),
+            ipc=str(ipc / "kernel"),
+        ))
+        problem = _diagnose(job)
+        if problem and ("not a valid notebook" in problem or not any(
+                f"{n}.ipynb" in job["submission"] for n in job["notebooks"])):
+            result.update(status="failed", reason=problem)  # nothing nbgrader could grade
+            return result
+        caps = capabilities()
+        hide = [*sandbox.DEFAULT_HIDDEN, *kernel_hidden(), job["course_root"], str(base.parent), str(base),
+                *opts.get("hide", [])]
+        policy = sandbox.make_policy(
+            caps, hide=hide, keep_ro=kernel_needs() + list(opts.get("expose", [])), keep_rw=[str(ipc)],
+            memory_bytes=opts.get("memory_bytes"), file_size_bytes=opts.get("file_size_bytes", 256 << 20),
+        )
+        policy.pid_dir = str(base / "pids")
+        (base / "pids").mkdir()
+        policy.dump(base / "policy.json")
+        env = dict(os.environ, DLCOURSE_SANDBOX_POLICY=str(base / "policy.json"),
+                   JUPYTER_RUNTIME_DIR=str(base / "runtime"), PYTHONHASHSEED="0")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dlcourse.grading_worker", str(root), a, s],
+            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )
+        limit = opts.get("notebook_timeout", 1800)
+        try:
+            log, _ = proc.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _kill_launchers(base / "pids")
+            try:
+                proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+            result.update(status="failed", reason=f"grading took longer than {limit} s and was stopped")
+            return result
+        result["log"] = log[-20000:]
+        for name in job["notebooks"]:
+            path = root / "autograded" / s / a / f"{name}.ipynb"
+            if path.is_file() and not path.is_symlink():
+                text = path.read_text()
+                nb = json.loads(text)
+                result["notebooks"][name] = text
+                meta = nb.get("metadata", {}).get("dlcourse_grading", {})
+                result["incidents"] += meta.get("incidents", [])
+                if meta.get("restored_cells"):
+                    result["incidents"].append({"cell": ", ".join(meta["restored_cells"]), "kind": "restored",
+                                                "detail": "deleted cells were restored"})
+        if problem:
+            result.update(status="graded", reason=problem)
+        elif not result["notebooks"]:
+            tail = " | ".join(line for line in log.strip().splitlines()[-3:])
+            result.update(status="failed", reason=f"nbgrader autograde failed: {tail[-300:]}")
+        else:
+            kinds = {}
+            for inc in result["incidents"]:
+                kinds.setdefault(inc["kind"], []).append(inc["cell"])
+            result["reason"] = "; ".join(f"{k} in {', '.join(v)}" for k, v in kinds.items())
+            if "tampered" in kinds:
+                result["status"] = "tampered"
+        return result
+    finally:
+        result["seconds"] = round(time.monotonic() - start, 1)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Child process: ``python -m dlcourse.grading_worker COURSE_ROOT ASSIGNMENT STUDENT`` (Instructors' guide)."""
+    root, assignment, student = argv or sys.argv[1:]
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=root).load_config()
+    api = NbGraderAPI(config=config)
+    out = api.autograde(assignment, student, force=True, create=True)
+    print(out.get("log", ""))
+    if not out.get("success"):
+        print(out.get("error", ""))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Unit tests of the grading machinery: helpers, preprocessors and the kernel sandbox."""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grading_fixtures import KEY, delete, make_course, release, replace, solution, submit
+
+from dlcourse import grading, grading_gradebook, grading_sandbox, grading_worker
+from dlcourse.grading_preprocessors import RestoreMissingCells, StripHiddenTests, hidden_test_lines
+
+
+def test_parse_size():
+    assert grading.parse_size("4G") == 4 << 30
+    assert grading.parse_size("512M") == 512 << 20
+    assert grading.parse_size("1.5k") == 1536
+    assert grading.parse_size("1000") == 1000
+    assert grading.parse_size("none") is None and grading.parse_size("0") is None
+
+
+def test_relative_sqlite_url_is_made_absolute_from_the_course_root(tmp_path):
+    assert grading.absolute_db_url("sqlite:///gradebook.db", tmp_path) == f"sqlite:///{tmp_path}/gradebook.db"
+    assert grading.absolute_db_url("sqlite:////x/g.db", tmp_path) == "sqlite:////x/g.db"
+    assert grading.absolute_db_url("postgresql://u@h/db", tmp_path) == "postgresql://u@h/db"
+
+
+def test_find_submissions(tmp_path):
+    for student in ("bob", "alice"):
+        (tmp_path / "submitted" / student / KEY).mkdir(parents=True)
+    (tmp_path / "submitted" / "carol" / "other").mkdir(parents=True)
+    assert grading.find_submissions(tmp_path, "submitted", KEY) == ["alice", "bob"]
+    assert grading.find_submissions(tmp_path, "submitted", KEY, ["bob"]) == ["bob"]
+
+
+def test_summary_table():
+    table = grading.summary_table([
+        {"student": "alice", "score": 16.0, "max_score": 18.0, "status": "graded", "reason": ""},
+        {"student": "bo", "score": 0, "max_score": 18.0, "status": "failed", "reason": "x.ipynb is not a valid notebook"},
+    ])
+    assert table.splitlines() == [
+        "student  score  max  status  reason",
+        "-------  -----  ---  ------  ------",
+        "alice    16     18   graded",
+        "bo       0      18   failed  x.ipynb is not a valid notebook",
+    ]
+
+
+def test_hidden_test_lines_of_chapter_1():
+    lines = [ln for c in solution().cells for ln in hidden_test_lines(c.source)]
+    assert len(lines) == 19  # 4 + 4 + 3 + 3 + 2 + 1 + 2 hidden lines in q1..q7
+    assert lines[0] == 'assert task_types["wine_quality_score"] == "regression", "wine_quality_score is wrong"'
+    assert not any("HIDDEN" in ln for ln in lines)
+
+
+def _graded_nb(source: str, outputs):
+    cell = nbformat.v4.new_code_cell(source, outputs=outputs)
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "locked": True,
+                                 "solution": False, "schema_version": 3}
+    return nbformat.v4.new_notebook(cells=[cell])
+
+
+def test_strip_hidden_tests_removes_regions_and_redacts_outputs():
+    source = 'check(x)\n### BEGIN HIDDEN TESTS\nassert secret_fn(3) == 9, "wrong"\n### END HIDDEN TESTS'
+    traceback = ["\x1b[0;31mAssertionError\x1b[0m", "----> 3 \x1b[38;5;28;01massert\x1b[39;00m secret_fn(3) == 9, \"wrong\""]
+    nb = _graded_nb(source, [
+        nbformat.v4.new_output("stream", name="stdout", text='leak: assert secret_fn(3) == 9, "wrong"\n'),
+        nbformat.v4.new_output("error", ename="AssertionError", evalue="wrong", traceback=traceback),
+    ])
+    nb, _ = StripHiddenTests().preprocess(nb, {})
+    cell = nb.cells[0]
+    assert cell.source == "check(x)"
+    assert cell.outputs[0].text == "leak: [hidden test]\n"
+    assert cell.outputs[1].traceback == ["AssertionError", "----> 3 [hidden test]"]
+    assert cell.outputs[1].evalue == "wrong"
+
+
+def test_restore_missing_cells_puts_deleted_cells_back_in_place(tmp_path):
+    folder = tmp_path / "release"
+    folder.mkdir()
+    nbformat.write(release(), folder / f"{KEY}.ipynb")
+    template_ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in release().cells]
+    damaged = delete(delete(delete(solution(), "setup"), "q7_threshold"), "q3_mse_test")
+    pre = RestoreMissingCells(release_directory=str(folder))
+    nb, _ = pre.preprocess(damaged, {"nbgrader": {"notebook": KEY}})
+    assert [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells] == template_ids
+    assert nb.metadata["dlcourse_grading"]["restored_cells"] == ["setup", "q3_mse_test", "q7_threshold"]
+    assert "raise NotImplementedError" in nb.cells[template_ids.index("q7_threshold")].source
+    # an intact notebook is left alone
+    nb, _ = pre.preprocess(solution(), {"nbgrader": {"notebook": KEY}})
+    assert "dlcourse_grading" not in nb.metadata
+
+
+def test_diagnose_names_the_problem():
+    job = {"notebooks": [KEY], "submission": {f"{KEY}.ipynb": b"{not json"}}
+    assert grading_worker._diagnose(job).startswith(f"{KEY}.ipynb is not a valid notebook (")
+    job = {"notebooks": [KEY], "submission": {"ch01.ipynb": b"{}", "timestamp.txt": b"x"}}
+    assert grading_worker._diagnose(job) == f"missing {KEY}.ipynb (submitted: ch01.ipynb)"
+    job = {"notebooks": [KEY], "submission": {f"{KEY}.ipynb": nbformat.writes(solution()).encode()}}
+    assert grading_worker._diagnose(job) is None
+
+
+def test_capabilities_summary_says_what_is_off():
+    caps = grading_sandbox.Capabilities(net=False, mount=True, pid=True, notes=["net namespaces are not permitted"])
+    text = caps.summary()
+    assert "network isolation: OFF" in text and "file isolation (private mounts): on" in text
+    assert "notice: net namespaces are not permitted" in text
+    policy = grading_sandbox.make_policy(caps, hide=["/x"], keep_ro=[], keep_rw=[], memory_bytes=1, file_size_bytes=2)
+    assert (policy.net, policy.mount, policy.pid, policy.user) == (False, True, True, None)
+
+
+# --- the sandbox itself: what the module docstring claims, tested on this machine ---------------
+
+PROBE = r"""
+import os, socket, sys
+def attempt(label, fn):
+    try:
+        fn()
+        print(label, "OK")
+    except (OSError, MemoryError) as exc:
+        print(label, "FAIL", type(exc).__name__)
+attempt("net-loopback", lambda: socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2))
+attempt("read-secret", lambda: open(sys.argv[2]).read())
+attempt("write-kept", lambda: open(os.path.join(sys.argv[3], "x"), "w"))
+attempt("write-cwd", lambda: open("scratch.txt", "w").write("x"))
+attempt("memory", lambda: bytearray(3 << 30))
+print("uid", os.getuid(), "pid", os.getpid(), "cwd", os.getcwd(), "files", sorted(os.listdir(".")))
+"""
+
+
+@pytest.fixture(scope="module")
+def caps():
+    found = grading_sandbox.probe()
+    if not (found.net and found.mount and found.pid):
+        message = f"namespaces not permitted here: {found.notes}"
+        if os.environ.get("CI") and found.root:
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def test_sandbox_confines_network_files_memory_and_user(caps, tmp_path):
+    secret_dir, kept, work = tmp_path / "secret", tmp_path / "kept", tmp_path / "work"
+    for d in (secret_dir, kept, work):
+        d.mkdir()
+    (secret_dir / "gradebook.db").write_text("top secret")
+    (work / "submission.txt").write_text("mine")
+    kept.chmod(0o777)
+    server = socket.create_server(("127.0.0.1", 0))
+    policy = grading_sandbox.make_policy(
+        caps, hide=[str(tmp_path), *grading_sandbox.DEFAULT_HIDDEN], keep_ro=[*grading_worker.kernel_needs(), str(kept)],
+        keep_rw=[], memory_bytes=2 << 30, file_size_bytes=1 << 20,
+    )
+    policy.dump(tmp_path / "policy.json")
+    out = subprocess.run(
+        [sys.executable, "-m", "dlcourse.grading_sandbox", "--policy", str(tmp_path / "policy.json"), "--",
+         sys.executable, "-c", PROBE, str(server.getsockname()[1]), str(secret_dir / "gradebook.db"), str(kept)],
+        cwd=work, capture_output=True, text=True, timeout=60,
+    )
+    server.close()
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("net-loopback FAIL")
+    assert lines[1:5] == [
+        "read-secret FAIL FileNotFoundError",
+        "write-kept FAIL OSError",
+        "write-cwd OK",
+        "memory FAIL MemoryError",
+    ]
+    uid = 65534 if caps.drop_user else os.getuid()
+    assert lines[5] == f"uid {uid} pid 1 cwd {work} files ['scratch.txt', 'submission.txt']"
+    assert sorted(os.listdir(work)) == ["submission.txt"]  # the kernel's writes stay in its private copy
+
+
+def test_sandbox_kills_everything_the_kernel_started(caps, tmp_path):
+    policy = grading_sandbox.make_policy(caps, hide=list(grading_sandbox.DEFAULT_HIDDEN), keep_ro=grading_worker.kernel_needs(),
+                                         keep_rw=[], memory_bytes=None, file_size_bytes=None)
+    policy.dump(tmp_path / "policy.json")
+    marker = f"dlcourse-orphan-{os.getpid()}"
+    code = f"import subprocess; subprocess.Popen(['sh', '-c', 'exec -a {marker} sleep 300'], start_new_session=True)"
+    subprocess.run([sys.executable, "-m", "dlcourse.grading_sandbox", "--policy", str(tmp_path / "policy.json"), "--",
+                    sys.executable, "-c", code], cwd=tmp_path, timeout=60, check=True)
+    left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
+    assert left == []
+
+
+@pytest.mark.slow
+def test_a_submission_that_takes_too_long_is_stopped_and_reported(tmp_path):
+    course = make_course(tmp_path / "course")
+    submit(course, "slow", replace(solution(), "q1_task_types", "while True:\n    pass\n"))
+    db = f"sqlite:///{course}/gradebook.db"
+    grading_gradebook.ensure_assignment(course, "solutions", KEY, db)
+    grading_gradebook.write_seed(db, KEY, tmp_path / "seed.db")
+    dirs = {"source": "solutions", "release": "notebooks", "submitted": "submitted"}
+    job = grading_worker.make_job(course, dirs, KEY, "slow", (tmp_path / "seed.db").read_bytes(), [KEY],
+                                  {"cell_timeout": 120, "notebook_timeout": 8})
+    result = grading_worker.run_job(job)
+    assert (result["status"], result["reason"]) == ("failed", "grading took longer than 8 s and was stopped")
+    assert result["notebooks"] == {} and result["seconds"] < 30
