@@ -1,0 +1,299 @@
+"""The Chapter 2 checks accept right answers and reject wrong ones with a message that teaches."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from dlcourse.checks import ch02_neurons as checks  # noqa: E402
+
+Dense = keras.layers.Dense
+
+
+def stack(input_dim, *layers):
+    return keras.Sequential([keras.Input(shape=(input_dim,)), *layers])
+
+
+def not_written(*args):
+    raise NotImplementedError()
+
+
+# ---------------------------------------------------------------- check_dense_stack (general helper)
+
+def test_dense_stack_accepts_a_model_to_the_specification():
+    model = stack(784, Dense(512, activation="relu"), Dense(10, activation="softmax"))
+    layers = checks.check_dense_stack(model, 784, [512, 10], ["relu", "softmax"])
+    assert [layer.units for layer in layers] == [512, 10]
+
+
+def test_dense_stack_treats_none_and_linear_alike_and_skips_ellipsis():
+    model = stack(3, Dense(4, activation="tanh"), Dense(1))
+    checks.check_dense_stack(model, 3, [4, 1], [..., None])
+    checks.check_dense_stack(model, 3, [4, 1], [..., "linear"])
+    checks.check_dense_stack(model, None, [4, 1])
+
+
+def test_dense_stack_accepts_the_older_input_shape_spelling():
+    with pytest.warns(UserWarning):
+        model = keras.Sequential([Dense(4, input_shape=(7,)), Dense(1)])
+    checks.check_dense_stack(model, 7, [4, 1])
+
+
+def test_dense_stack_skips_ignored_layer_types():
+    model = stack(5, Dense(8, activation="relu"), keras.layers.Dropout(0.5), Dense(1))
+    checks.check_dense_stack(model, 5, [8, 1], ["relu", None], ignore=("Dropout",))
+    with pytest.raises(AssertionError, match="contains a Dropout layer"):
+        checks.check_dense_stack(model, 5, [8, 1])
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        (None, r"`model` is still None"),
+        (lambda: None, "is a function"),
+        ([Dense(3)], "should be a Keras model"),
+        (keras.Sequential([Dense(512), Dense(10)]), r"input shape yet: .*keras.Input\(shape=\(784,\)\)"),
+        (stack(28, Dense(512), Dense(10)), r"inputs of shape \(None, 28\); the exercise asks for 784 features"),
+        (stack(784, Dense(64, activation="relu"), Dense(10, activation="softmax")),
+         "your first Dense layer has 64 units; the exercise asks for 512"),
+        (stack(784, Dense(512, activation="relu"), Dense(5, activation="softmax")),
+         "your second Dense layer has 5 units; the exercise asks for 10"),
+        (stack(784, Dense(512, activation="relu")), "has 1 Dense layer; the exercise asks for 2"),
+        (stack(784, Dense(512), Dense(10, activation="softmax")),
+         r"your first Dense layer uses no activation \(linear\); the exercise asks for activation='relu'"),
+        (stack(784, Dense(512, activation="sigmoid"), Dense(10, activation="softmax")),
+         "uses activation 'sigmoid'; the exercise asks for activation='relu'"),
+        (stack(784, Dense(512, activation="relu"), Dense(10, activation="relu")),
+         "second Dense layer uses activation 'relu'; the exercise asks for activation='softmax'"),
+        (stack(784, Dense(512), keras.layers.Activation("relu"), Dense(10, activation="softmax")),
+         "contains a Activation layer"),
+    ],
+)
+def test_dense_stack_names_the_first_difference(model, message):
+    with pytest.raises(AssertionError, match="(?i)" + message):
+        checks.check_dense_stack(model, 784, [512, 10], ["relu", "softmax"])
+
+
+def test_dense_stack_ordinals_go_beyond_ten():
+    assert checks.ordinal(0) == "first" and checks.ordinal(11) == "number 12"
+
+
+# ---------------------------------------------------------------- question 1
+
+X1, W1, B1 = np.array([2.0, -1.0, 0.5]), np.array([0.4, 0.3, -2.0]), 0.1
+
+
+def test_neuron_by_hand_accepts_the_augmented_vectors():
+    checks.check_neuron_by_hand([1, 2, -1, 0.5], [0.1, 0.4, 0.3, -2], -0.4, X1, W1, B1)
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        ((None, [0.1, 0.4, 0.3, -2], -0.4), "`x_aug` is still None"),
+        (([1, 2, -1, 0.5], [0.1, 0.4, 0.3, -2], None), "`z_by_hand` is still None"),
+        (([2, -1, 0.5, 1], [0.1, 0.4, 0.3, -2], -0.4), "1 at the end"),
+        (([1, 2, -1, 0.5], [0.4, 0.3, -2, 0.1], -0.4), "bias at the end"),
+        (([1, 2, -1, 0.5], [0.1, 0.4, 0.3, -2], -0.5), "without the bias"),
+        (([1, 2, -1, 0.5], [0.1, 0.4, 0.3, -2], 0.4), "not right"),
+        (([2, -1, 0.5], [0.1, 0.4, 0.3, -2], -0.4), "has 4 numbers"),
+        (([1, 2, -1, 0.5], "w", -0.4), "should be numbers"),
+    ],
+)
+def test_neuron_by_hand_names_the_mistake(answer, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_neuron_by_hand(*answer, X1, W1, B1)
+
+
+# ---------------------------------------------------------------- question 2
+
+def right_add(X):
+    return np.hstack([np.ones((len(X), 1)), X])
+
+
+def right_pack(w, b):
+    return np.concatenate([[b], w])
+
+
+def test_bias_trick_accepts_ones_first_and_bias_first():
+    checks.check_bias_trick(right_add, right_pack)
+    checks.check_bias_trick(right_add, right_pack, X=np.arange(8.0).reshape(4, 2), w=[1.0, -1.0], b=3.0)
+
+
+@pytest.mark.parametrize(
+    "add, pack, message",
+    [
+        (not_written, right_pack, "`add_bias_column` is not written yet"),
+        (right_add, not_written, "`pack_weights` is not written yet"),
+        (lambda X: np.hstack([X, np.ones((len(X), 1))]), right_pack, "column of ones last"),
+        (lambda X: X, right_pack, r"has shape \(5, 3\); the exercise asks for shape \(5, 4\)"),
+        (lambda X: np.hstack([np.zeros((len(X), 1)), X]), right_pack, "should be all ones"),
+        (lambda X: np.hstack([np.ones((len(X), 1)), 2 * X]), right_pack, "X unchanged"),
+        (right_add, lambda w, b: np.concatenate([w, [b]]), "bias last"),
+        (right_add, lambda w, b: np.asarray(w), r"has shape \(3,\)"),
+        (right_add, lambda w, b: np.concatenate([[b], 2 * np.asarray(w)]), "not right"),
+    ],
+)
+def test_bias_trick_names_the_mistake(add, pack, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_bias_trick(add, pack)
+
+
+# ---------------------------------------------------------------- question 3
+
+def right_count(sizes):
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+
+def test_count_params_matches_keras_on_the_chapter_networks():
+    assert checks.keras_param_count([7, 4, 3, 1]) == 51
+    assert checks.keras_param_count([784, 512, 512, 512, 10]) == 932_362
+    checks.check_count_dense_params(right_count)
+    checks.check_count_dense_params(right_count, [[784, 512, 512, 512, 10], [1, 1]])
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda s: sum(a * b for a, b in zip(s, s[1:])), "the weights only"),
+        (lambda s: sum(a * (b + 1) for a, b in zip(s, s[1:])), "Keras counts 51"),
+        (lambda s: None, "forget `return`"),
+        (not_written, "not written yet"),
+    ],
+)
+def test_count_params_names_the_mistake(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_count_dense_params(wrong)
+
+
+# ---------------------------------------------------------------- question 4
+
+def right_mlp(input_dim, hidden_units, num_classes):
+    return keras.Sequential([keras.Input(shape=(input_dim,))]
+                            + [Dense(u, activation="relu") for u in hidden_units]
+                            + [Dense(num_classes, activation="softmax")])
+
+
+def test_build_mlp_accepts_relu_layers_and_a_softmax_output():
+    model = checks.check_build_mlp(right_mlp)
+    assert model.count_params() == 932_362
+    checks.check_build_mlp(right_mlp, 11, [16, 8], 3)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda d, h, c: right_mlp(d, [64] + list(h[1:]), c), "first Dense layer has 64 units; the exercise asks for 512"),
+        (lambda d, h, c: right_mlp(d, h[:2], c), "has 3 Dense layers; the exercise asks for 4"),
+        (lambda d, h, c: keras.Sequential([Dense(u, activation="relu") for u in h] + [Dense(c, activation="softmax")]),
+         "input shape yet"),
+        (lambda d, h, c: keras.Sequential([keras.Input(shape=(d,))] + [Dense(u, activation="relu") for u in h]
+                                          + [Dense(c)]),
+         r"fourth Dense layer uses no activation \(linear\)"),
+        (lambda d, h, c: None, r"build_mlp\(784, \[512, 512, 512\], 10\) is still None"),
+        (not_written, "not written yet"),
+    ],
+)
+def test_build_mlp_names_the_mistake(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_build_mlp(wrong)
+
+
+# ---------------------------------------------------------------- question 5
+
+def right_set(layer, weights_by_neuron, biases):
+    layer.set_weights([np.asarray(weights_by_neuron, dtype=float).T, np.asarray(biases, dtype=float)])
+
+
+def test_set_weights_accepts_one_column_per_neuron():
+    checks.check_set_neuron_weights(right_set)
+    checks.check_set_neuron_weights(right_set, [[1.0, 2.0], [3.0, 4.0]], [0.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "wrong, weights, message",
+    [
+        (lambda layer, W, b: layer.set_weights([np.asarray(W), np.asarray(b)]), None, "Keras refused the weights"),
+        (lambda layer, W, b: layer.set_weights([np.asarray(W), np.asarray(b)]), [[1.0, 2.0], [3.0, 4.0]],
+         "transpose"),
+        (lambda layer, W, b: layer.set_weights([np.asarray(W).T, np.zeros(len(b))]), None, "bias"),
+        (lambda layer, W, b: None, None, "kernel"),
+        (not_written, None, "not written yet"),
+    ],
+)
+def test_set_weights_names_the_mistake(wrong, weights, message):
+    biases = None if weights is None else [0.0, 1.0]
+    with pytest.raises(AssertionError, match=message):
+        checks.check_set_neuron_weights(wrong, weights, biases)
+
+
+# ---------------------------------------------------------------- question 6
+
+@pytest.fixture(scope="module")
+def linear_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 11)).astype("float32")
+    y = (X @ rng.normal(size=11) * 0.3 + 5.6 + rng.normal(0, 0.5, 200)).astype("float32")
+    return X, y
+
+
+def test_linear_unit_fit_accepts_a_trained_unit(linear_data):
+    X, y = linear_data
+    keras.utils.set_random_seed(0)
+    model = stack(11, Dense(1))
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05), loss="mse")
+    model.fit(X, y, epochs=10, batch_size=32, verbose=0)
+    checks.check_linear_unit_fit(model, X, y, threshold=0.55)
+    with pytest.raises(AssertionError, match=r"validation MSE of \d\.\d+; the exercise asks for less than 0.01"):
+        checks.check_linear_unit_fit(model, X, y, threshold=0.01)
+
+
+def test_linear_unit_fit_names_the_mistake(linear_data):
+    X, y = linear_data
+    with pytest.raises(AssertionError, match="not been trained yet"):
+        checks.check_linear_unit_fit(stack(11, Dense(1)), X, y, threshold=0.55)
+    with pytest.raises(AssertionError, match="has 2 Dense layers"):
+        checks.check_linear_unit_fit(stack(11, Dense(4), Dense(1)), X, y, threshold=0.55)
+    with pytest.raises(AssertionError, match="uses activation 'relu'"):
+        checks.check_linear_unit_fit(stack(11, Dense(1, activation="relu")), X, y, threshold=0.55)
+    with pytest.raises(AssertionError, match="still None"):
+        checks.check_linear_unit_fit(None, X, y, threshold=0.55)
+
+
+# ---------------------------------------------------------------- question 7
+
+def right_predict(model, X):
+    kernel, bias = model.get_weights()
+    return X @ kernel + bias
+
+
+def test_numpy_predict_accepts_kernel_and_bias():
+    checks.check_numpy_predict(right_predict)
+    checks.check_numpy_predict(right_predict, inputs=4, units=3, n=5, seed=2)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda m, X: X @ m.get_weights()[0], "leave out the bias"),
+        (lambda m, X: (X @ m.get_weights()[0] + m.get_weights()[1]).ravel(), r"should have shape \(6, 1\)"),
+        (lambda m, X: X @ m.get_weights()[0] - m.get_weights()[1], "not right"),
+        (lambda m, X: None, "forget `return`"),
+        (not_written, "not written yet"),
+    ],
+)
+def test_numpy_predict_names_the_mistake(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_numpy_predict(wrong)
+
+
+def test_the_worked_numbers_quoted_in_the_exercises():
+    """Question 5 quotes [4.6, -0.7] as the by-hand output; question 1's answer is -0.4."""
+    model = stack(3, Dense(2))
+    right_set(model.layers[0], [[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]], [0.1, -0.2])
+    assert np.allclose(model.predict(np.array([[1.0, 2.0, 3.0]]), verbose=0), [[4.6, -0.7]])
+    assert np.isclose(X1 @ W1 + B1, -0.4)
