@@ -17,3 +17,11 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
+
+# Feedback never shows hidden tests (jupyter/nbgrader#917): hidden regions are removed from the
+# test cells and every hidden-test line is redacted from the outputs, tracebacks included.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "dlcourse.grading_preprocessors.StripHiddenTests",
+]

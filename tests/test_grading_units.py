@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import importlib.util
 import os
 import socket
 import subprocess
@@ -29,7 +29,9 @@ def test_parse_size():
 def test_relative_sqlite_url_is_made_absolute_from_the_course_root(tmp_path):
     assert grading.absolute_db_url("sqlite:///gradebook.db", tmp_path) == f"sqlite:///{tmp_path}/gradebook.db"
     assert grading.absolute_db_url("sqlite:////x/g.db", tmp_path) == "sqlite:////x/g.db"
-    assert grading.absolute_db_url("postgresql://u@h/db", tmp_path) == "postgresql://u@h/db"
+    assert grading.absolute_db_url("postgresql+psycopg2://u@h/db", tmp_path) == "postgresql+psycopg2://u@h/db"
+    driver = "postgresql://" if importlib.util.find_spec("psycopg") else "postgresql+psycopg2://"
+    assert grading.absolute_db_url("postgresql://u@h/db", tmp_path) == f"{driver}u@h/db"
 
 
 def test_find_submissions(tmp_path):

@@ -56,7 +56,17 @@ def parse_size(text: str) -> int | None:
 
 
 def absolute_db_url(db_url: str, course_root: Path) -> str:
-    """A relative SQLite URL (``sqlite:///gradebook.db``) made absolute from the course root."""
+    """A gradebook URL that works from any folder (Instructors' guide).
+
+    A relative SQLite URL (``sqlite:///gradebook.db``) is made absolute from the course root.
+    A plain ``postgresql://`` URL gets the driver that is installed: SQLAlchemy 2.1 picks
+    ``psycopg`` (version 3) by default, the course environment has ``psycopg2``.
+    """
+    if db_url.startswith("postgresql://"):
+        import importlib.util
+
+        if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:
+            return "postgresql+psycopg2://" + db_url[len("postgresql://"):]
     prefix = "sqlite:///"
     if db_url.startswith(prefix) and not os.path.isabs(db_url[len(prefix):]):
         return prefix + str(course_root / db_url[len(prefix):])
@@ -157,11 +167,15 @@ def grade_class(
     executor, submit, as_completed = _executor(workers, scheduler)
     results = {}
     try:
-        futures = [submit(make_job(root, dirs, assignment, s, seed_db, names, options)) for s in todo]
+        futures = {submit(make_job(root, dirs, assignment, s, seed_db, names, options)): s for s in todo}
         bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="nb", disable=not progress, file=sys.stderr)
         failed = 0
-        for future in as_completed(futures):
-            result = future.result()
+        for future in as_completed(list(futures)):
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001  (one broken job must not stop the class)
+                result = {"student": futures[future], "status": "failed", "notebooks": {}, "incidents": [],
+                          "reason": f"grader error: {type(exc).__name__}: {exc}", "timestamp": None, "seconds": 0}
             student = result["student"]
             stamp = _parse_timestamp(result.get("timestamp"))
             # The single writer: only this loop touches the real gradebook and autograded/.

@@ -23,6 +23,7 @@ arrive), and the report flags such a submission for manual review.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -42,6 +43,7 @@ INCIDENTS_KEY = "dlcourse_grading"
 _SNAPSHOT = r"""
 def _dlcourse_snapshot():
     import builtins, sys, types
+    from IPython import get_ipython
     ip = get_ipython()
     guard = sys.modules.setdefault("_dlcourse_guard", types.ModuleType("_dlcourse_guard"))
     if not hasattr(guard, "builtins"):
@@ -53,6 +55,8 @@ def _dlcourse_snapshot():
             "ast_transformers": list(ip.ast_transformers),
         }
         guard.events = {k: list(v) for k, v in ip.events.callbacks.items()}
+        guard.classes = {cls: {k: v for k, v in vars(cls).items() if not (k.startswith("__") and k.endswith("__"))}
+                         for cls in type(ip).__mro__ if cls.__module__.startswith(("IPython", "ipykernel"))}
         guard.names = {}
     for name, value in list(ip.user_ns.items()):
         if name.startswith("_"):
@@ -67,6 +71,7 @@ del _dlcourse_snapshot
 _BEFORE_TEST = r"""
 def _dlcourse_before_test():
     import builtins, importlib, sys
+    from IPython import get_ipython
     ip = get_ipython()
     guard = sys.modules["_dlcourse_guard"]
     for name in [m for m in sys.modules if m == "dlcourse.checks" or m.startswith("dlcourse.checks.")]:
@@ -76,6 +81,13 @@ def _dlcourse_before_test():
             setattr(builtins, name, value)
     for name in [n for n in vars(builtins) if n not in guard.builtins]:
         delattr(builtins, name)
+    for cls, saved in guard.classes.items():
+        for name, value in saved.items():
+            if vars(cls).get(name) is not value:
+                setattr(cls, name, value)
+    for name in ("run_cell", "run_cell_async", "run_code", "run_ast_nodes", "run_ast_nodes", "showtraceback",
+                 "_showtraceback", "showsyntaxerror", "transform_cell", "user_expressions", "should_run_async"):
+        ip.__dict__.pop(name, None)
     sys.excepthook = guard.excepthook
     sys.settrace(None)
     sys.setprofile(None)
@@ -100,6 +112,7 @@ del _dlcourse_before_test
 _AFTER_TEST = r"""
 def _dlcourse_after_test(source):
     import linecache, sys
+    from IPython import get_ipython
     ip = get_ipython()
     guard = sys.modules["_dlcourse_guard"]
     ip.user_ns.update(guard.shadowed)
@@ -140,8 +153,10 @@ class HardenedExecute(Execute):
         self._incidents = []
         self._done = []  # indices of code cells that ran without error, for a replay after a crash
         self._snapped = False
+        self._answers_started = False  # set-up cells are the locked cells before the first answer
+        self._setup_cells: set[int] = set()
         nb, resources = super().preprocess(nb, resources, km)
-        nb.metadata[INCIDENTS_KEY] = {"incidents": self._incidents}
+        nb.metadata.setdefault(INCIDENTS_KEY, {})["incidents"] = self._incidents
         return nb, resources
 
     def _aux(self, code: str, index: int):
@@ -154,6 +169,17 @@ class HardenedExecute(Execute):
             self.nb.cells[index] = original
         return aux.outputs
 
+    def _guard(self, code: str, cell, index: int) -> None:
+        """Run trusted code in the kernel past IPython's input transformers (a student may have
+        added some that delete lines): as a user expression of an empty execute request."""
+        encoded = base64.b64encode(code.encode()).decode()
+        expr = f"exec(__import__('base64').b64decode('{encoded}').decode(), __import__('IPython').get_ipython().user_ns)"
+        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"guard": expr})
+        reply = self.wait_for_reply(msg_id)
+        result = ((reply or {}).get("content", {}).get("user_expressions") or {}).get("guard", {})
+        if result.get("status") != "ok":
+            self._incident(cell, index, "guard_failed", f"{result.get('ename')}: {result.get('evalue')}")
+
     def _incident(self, cell, index, kind, detail):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
         self._incidents.append({"cell": grade_id, "kind": kind, "detail": detail})
@@ -162,29 +188,33 @@ class HardenedExecute(Execute):
         for i in self._done:
             if i < upto:
                 self._aux(self.nb.cells[i].source, i)
-                if _is_setup_cell(self.nb.cells[i]):
-                    self._aux(_SNAPSHOT, i)
+                if i in self._setup_cells:
+                    self._guard(_SNAPSHOT, self.nb.cells[i], i)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, resources
         graded = utils.is_grade(cell)
+        setup = _is_setup_cell(cell) and not self._answers_started
+        if setup:
+            self._setup_cells.add(index)
+        self._answers_started |= utils.is_solution(cell) or graded
         try:
             if not self._snapped:  # builtins and hooks as they are before any notebook code
-                self._aux(_SNAPSHOT, index)
+                self._guard(_SNAPSHOT, cell, index)
                 self._snapped = True
             if graded:
-                self._aux(_BEFORE_TEST, index)
+                self._guard(_BEFORE_TEST, cell, index)
             cell, resources = super().preprocess_cell(cell, resources, index)
             if graded:
-                self._aux(_AFTER_TEST % json.dumps(cell.source), index)
+                self._guard(_AFTER_TEST % json.dumps(cell.source), cell, index)
                 if self.canary:
                     token = f"dlcourse-canary-{uuid.uuid4().hex}"
                     outputs = self._aux(f"raise AssertionError({token!r})", index)
                     if not any(o.output_type == "error" and token in o.get("evalue", "") for o in outputs):
                         self._incident(cell, index, "tampered", "the kernel no longer reports errors")
-            elif _is_setup_cell(cell):
-                self._aux(_SNAPSHOT, index)
+            elif setup:
+                self._guard(_SNAPSHOT, cell, index)
         except DeadKernelError:
             self._incident(cell, index, "kernel_died", "the kernel died while running this cell")
             cell.outputs.append(nbformat.v4.new_output(

@@ -275,7 +275,12 @@ def _launch(policy: Policy, argv: list[str]) -> None:
     fonts = {p.name: p.read_bytes() for p in font_caches}
     if policy.mount:
         workdir = _confine_files(policy, workdir)
-    home = "/tmp/.dlcourse-home" if policy.mount else os.path.join(workdir, ".dlcourse-home")
+    if policy.mount:
+        home = "/tmp/.dlcourse-home"
+    else:
+        import tempfile
+
+        home = tempfile.mkdtemp(prefix="dlcourse-home-")
     os.makedirs(os.path.join(home, "matplotlib"), exist_ok=True)
     for name, data in fonts.items():
         Path(home, "matplotlib", name).write_bytes(data)

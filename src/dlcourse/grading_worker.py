@@ -233,10 +233,14 @@ def run_job(job: dict) -> dict:
             tail = " | ".join(line for line in log.strip().splitlines()[-3:])
             result.update(status="failed", reason=f"nbgrader autograde failed: {tail[-300:]}")
         else:
-            kinds = {}
+            kinds: dict[str, list[str]] = {}
             for inc in result["incidents"]:
-                kinds.setdefault(inc["kind"], []).append(inc["cell"])
-            result["reason"] = "; ".join(f"{k} in {', '.join(v)}" for k, v in kinds.items())
+                cells = kinds.setdefault(inc["kind"], [])
+                if inc["cell"] not in cells:
+                    cells.append(inc["cell"])
+            result["reason"] = "; ".join(
+                f"{k} in {', '.join(v[:3])}" + (f" and {len(v) - 3} more" if len(v) > 3 else "") for k, v in kinds.items()
+            )
             if "tampered" in kinds:
                 result["status"] = "tampered"
         return result

@@ -1,0 +1,275 @@
+"""One synthetic class of chapter 1, graded once by ``dlcourse-grade``: exact scores for every case.
+
+The class mixes honest and hostile submissions (infinite loop, kernel crash, memory bomb,
+deleted and edited cells, broken files, huge outputs, patched checks, a kernel that swallows
+errors, attempts to read secrets and to reach the network). Every student must get exactly the
+points the answers deserve, and the run must go on past every bad one.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grading_fixtures import (
+    KEY, MAE, ROOT, UNSHUFFLED, WRONG_Q1, delete, insert_after, make_course, partial, release, replace,
+    solution, submit,
+)
+
+pytestmark = pytest.mark.slow
+
+READ_SECRETS = """
+import glob, os
+targets = [{solution!r}, {gradebook!r}, {other!r}, {repo_solution!r}, "../../../gradebook.db",
+           "../../../source/{key}/{key}.ipynb", *glob.glob("/tmp/dlcourse-grade-*/course/gradebook.db")]
+for path in targets:
+    try:
+        with open(path, "rb") as fh:
+            fh.read(100)
+        print("READ-OK", path)
+    except OSError as exc:
+        print("READ-FAIL", path, type(exc).__name__)
+try:
+    with open(checks.__file__, "a") as fh:
+        fh.write("# tampered")
+    print("WRITE-OK checks")
+except OSError as exc:
+    print("WRITE-FAIL checks", type(exc).__name__)
+print("HISTORY", "\\n".join(In))
+"""
+
+NETWORK = """
+import socket
+for host, port in [("127.0.0.1", {port}), ("1.1.1.1", 53), ("8.8.8.8", 443)]:
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+        print("NET-OK", host, port)
+    except OSError as exc:
+        print("NET-FAIL", host, port, type(exc).__name__)
+"""
+
+PATCH_CHECKS = """
+checks.check_split = lambda *a, **k: None
+checks.check_mse = lambda *a, **k: None
+abs = lambda x: 0
+"""
+
+HOOKS = """
+get_ipython().set_custom_exc((AssertionError, NameError), lambda *a, **k: None)
+get_ipython().input_transformers_cleanup.append(lambda lines: [l for l in lines if "assert" not in l and "check" not in l])
+"""
+
+SWALLOW = """
+from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
+def _run_nothing(raw_cell, *args, **kwargs):
+    return ExecutionResult(ExecutionInfo(raw_cell, False, False, False, None))
+get_ipython().run_cell = _run_nothing
+"""
+
+SWALLOW_DEEP = """
+import asyncio
+_kernel = get_ipython().kernel
+async def _do_nothing(code, silent, *args, **kwargs):
+    return {"status": "ok", "execution_count": 1, "user_expressions": {}, "payload": []}
+_kernel.do_execute = _do_nothing
+"""
+
+#: student -> (autograded points of 16, status, words the reason must contain)
+EXPECTED = {
+    "sol": (16, "graded", ""),
+    "blank": (0, "graded", ""),
+    "partial_1": (12, "graded", ""),
+    "partial_2": (12, "graded", ""),
+    "partial_3": (12, "graded", ""),
+    "loop": (15, "graded", "timeout in q6_diverging_lr"),
+    "crash": (16, "graded", "kernel_died in cell 5"),  # restarted, earlier cells replayed: nothing lost
+    "membomb": (14, "graded", "memory in q7_threshold"),
+    "del_answer": (14, "graded", "restored in q7_threshold"),
+    "del_test": (14, "graded", "restored in q1_task_types_test"),
+    "edit_test": (14, "graded", ""),
+    "extra_cells": (16, "graded", ""),
+    "bad_json": (0, "failed", "not a valid notebook"),
+    "wrong_name": (0, "failed", f"missing {KEY}.ipynb (submitted: ch01.ipynb)"),
+    "huge_output": (16, "graded", ""),
+    "patched": (11, "graded", ""),
+    "swallow": (14, "graded", ""),  # q1 answer never ran; the guard undoes the patch before each test
+    "swallow_deep": (0, "tampered", "tampered in q1_task_types_test, q2_split_test, q3_mse_test and 4 more"),
+    "secrets": (16, "graded", ""),
+    "network": (16, "graded", ""),
+}
+
+
+def build_class(course: Path, port: int) -> None:
+    sol = solution()
+    submit(course, "sol", sol)
+    submit(course, "blank", release())
+    for i in (1, 2, 3):
+        submit(course, f"partial_{i}", partial())
+    submit(course, "loop", replace(sol, "q6_diverging_lr", "while True:\n    pass\n"))
+    submit(course, "crash", insert_after(sol, "q1_task_types_test", "import os\nos._exit(1)\n"))
+    submit(course, "membomb", replace(sol, "q7_threshold", "_big = np.ones(500_000_000)  # 4 GB\n"))
+    submit(course, "del_answer", delete(sol, "q7_threshold"))
+    submit(course, "del_test", delete(replace(sol, "q1_task_types", WRONG_Q1), "q1_task_types_test"))
+    submit(course, "edit_test", replace(replace(sol, "q3_mse", "def mse(y_true, y_pred):\n    return 0.0\n"),
+                                        "q3_mse_test", "pass\n"))
+    extra = insert_after(insert_after(sol, None, "# My notes", "markdown"), "q2_split_test", "print('extra')\nz = 1\n")
+    submit(course, "extra_cells", insert_after(extra, None, "x_extra = 1\n"))
+    submit(course, "bad_json", raw='{"cells": [ this is not json')
+    submit(course, "wrong_name", sol, name="ch01.ipynb")
+    submit(course, "huge_output", insert_after(sol, "setup", "for i in range(100_000):\n    print(i)\nprint('x' * 20_000_000)\n"))
+    patched = replace(replace(sol, "q2_split", UNSHUFFLED + PATCH_CHECKS), "q3_mse", MAE)
+    submit(course, "patched", insert_after(patched, "setup", HOOKS))
+    submit(course, "swallow", insert_after(sol, "setup", SWALLOW))
+    submit(course, "swallow_deep", insert_after(release(), "setup", SWALLOW_DEEP))
+    secrets = READ_SECRETS.format(
+        solution=str(course / "solutions" / KEY / f"{KEY}.ipynb"), gradebook=str(course / "gradebook.db"),
+        other=str(course / "submitted" / "sol" / KEY / f"{KEY}.ipynb"),
+        repo_solution=str(ROOT / "solutions" / KEY / f"{KEY}.ipynb"), key=KEY,
+    )
+    submit(course, "secrets", insert_after(sol, "q7_threshold_test", secrets))
+    submit(course, "network", insert_after(sol, "q7_threshold", NETWORK.format(port=port)))
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("class") / "course")
+    server = socket.create_server(("127.0.0.1", 0))  # a service on loopback the kernels must not reach
+    port = server.getsockname()[1]
+    threading.Thread(target=lambda: [server.accept()[0].close() for _ in iter(int, 1)], daemon=True).start()
+    build_class(course, port)
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "dlcourse-grade"), KEY, "--workers", "2", "--cell-timeout", "15",
+         "--notebook-timeout", "240", "--memory-limit", "1536M", "--no-progress",
+         "--report", "report.json", "--export", "grades.csv"],
+        cwd=course, capture_output=True, text=True, timeout=900,
+    )
+    server.close()
+    report = {r["student"]: r for r in json.loads((course / "report.json").read_text())}
+    return {"course": course, "stdout": out.stdout, "stderr": out.stderr, "rc": out.returncode, "report": report}
+
+
+def autograded(course: Path, student: str):
+    return nbformat.read(course / "autograded" / student / KEY / f"{KEY}.ipynb", as_version=4)
+
+
+def outputs_text(nb) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", "") + "".join(out.get("traceback", [])) + str(out.get("data", "")))
+    return "\n".join(parts)
+
+
+def test_every_submission_is_graded_in_one_run(graded_class):
+    assert sorted(graded_class["report"]) == sorted(EXPECTED), graded_class["stderr"][-3000:]
+    assert graded_class["rc"] == 1  # some were flagged
+    assert "Isolation of students' kernels" in graded_class["stderr"]
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_exact_score_status_and_reason(graded_class, student):
+    points, status, reason = EXPECTED[student]
+    got = graded_class["report"][student]
+    assert (got["score"], got["max_score"], got["status"]) == (points, 18, status), got
+    assert reason in got["reason"], got
+
+
+def test_summary_table_lists_every_student(graded_class):
+    lines = graded_class["stdout"].splitlines()
+    assert lines[0].split() == ["student", "score", "max", "status", "reason"]
+    for student, (points, status, _) in EXPECTED.items():
+        row = next(line for line in lines if line.split()[:1] == [student])
+        assert row.split()[1:4] == [f"{points:g}", "18", status]
+
+
+def test_same_submission_graded_three_times_gets_identical_grades(graded_class):
+    rows = {r["student_id"]: r for r in csv.DictReader(open(graded_class["course"] / "grades.csv"))}
+    grades = [{k: v for k, v in rows[f"partial_{i}"].items() if k != "student_id"} for i in (1, 2, 3)]
+    assert grades[0] == grades[1] == grades[2]
+    assert grades[0]["q1_task_types_test"] == "0.0" and grades[0]["q7_threshold_test"] == "0.0"
+    assert float(grades[0]["total"]) == 12
+
+
+def test_export_has_every_question_of_every_student(graded_class):
+    rows = list(csv.DictReader(open(graded_class["course"] / "grades.csv")))
+    assert [r["student_id"] for r in rows] == sorted(EXPECTED)
+    header = list(rows[0])
+    assert header[:2] == ["student_id", "assignment"] and header[-2:] == ["total", "max_score"]
+    assert header[2:-2] == [
+        "q1_task_types_test", "q2_split_test", "q3_mse_test", "q4_gradient_step_test", "q5_fit_test",
+        "q6_diverging_lr_test", "q7_threshold_test", "q8_validation_written",
+    ]
+    sol = next(r for r in rows if r["student_id"] == "sol")
+    assert [sol[q] for q in header[2:9]] == ["2.0", "3.0", "2.0", "3.0", "3.0", "1.0", "2.0"]
+    assert sol["q8_validation_written"] == "" and sol["max_score"] == "18.0"  # awaits manual grading
+    patched = next(r for r in rows if r["student_id"] == "patched")
+    assert (patched["q2_split_test"], patched["q3_mse_test"], patched["total"]) == ("0.0", "0.0", "11.0")
+
+
+def test_kernel_cannot_read_secrets_write_checks_or_see_hidden_tests(graded_class):
+    text = outputs_text(autograded(graded_class["course"], "secrets"))
+    printed = [ln.split()[0] for ln in text.splitlines() if ln.split()[:1] and ln.split()[0].isupper()]
+    assert printed.count("READ-FAIL") == 6 and "READ-OK" not in printed
+    assert "WRITE-FAIL" in printed and "WRITE-OK" not in printed
+    assert "HISTORY" in printed and "BEGIN HIDDEN TESTS" not in text
+    assert 'assert task_types["wine_quality_score"] == "regression"' not in text
+    assert "checks.check_split(split_data, n=1599, seed=7)" not in text
+
+
+def test_kernel_cannot_reach_the_network(graded_class):
+    text = outputs_text(autograded(graded_class["course"], "network"))
+    assert text.count("NET-FAIL") == 3 and "NET-OK" not in text
+
+
+def test_huge_output_is_truncated_in_the_graded_notebook(graded_class):
+    path = graded_class["course"] / "autograded" / "huge_output" / KEY / f"{KEY}.ipynb"
+    assert path.stat().st_size < 2_000_000
+
+
+def _visible_text(path: Path) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def test_feedback_never_shows_hidden_tests(graded_class):
+    from dlcourse.grading import generate_feedback
+    from dlcourse.grading_preprocessors import hidden_test_lines
+
+    course = graded_class["course"]
+    hidden = [ln for c in solution().cells for ln in hidden_test_lines(c.source)]
+    assert len(hidden) > 10
+    for student in ("sol", "partial_1", "secrets"):
+        assert generate_feedback(course, KEY, student=student)
+        page = course / "feedback" / student / KEY / f"{KEY}.html"
+        text = _visible_text(page)
+        raw = page.read_text()
+        assert "HIDDEN TESTS" not in text
+        for line in hidden:
+            assert line not in text and html.escape(line) not in raw, (student, line)
+        assert "checks.check_task_types(task_types)" in text  # visible tests stay
+        assert "checks.check_mse(mse)" in text
+    # partial_1 failed a hidden assert: the feedback says so without the assert's code
+    text = _visible_text(course / "feedback" / "partial_1" / KEY / f"{KEY}.html")
+    assert "wine_quality_score is wrong" in text and "[hidden test]" in text
+
+
+def test_plain_nbgrader_feedback_is_configured_to_strip_hidden_tests(graded_class):
+    """nbgrader_config.py adds StripHiddenTests, so `nbgrader generate_feedback` (formgrader too) is safe."""
+    from dlcourse.grading_preprocessors import hidden_test_lines
+
+    course = graded_class["course"]
+    out = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_feedback", KEY,
+                          "--student", "partial_2", "--force"], cwd=course, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    text = _visible_text(course / "feedback" / "partial_2" / KEY / f"{KEY}.html")
+    assert "wine_quality_score is wrong" in text and "checks.check_mse(mse)" in text
+    assert not [ln for c in solution().cells for ln in hidden_test_lines(c.source) if ln in text]

@@ -1,0 +1,26 @@
+"""``dlcourse-grade --scheduler``: the same grading on a Dask distributed cluster."""
+
+from __future__ import annotations
+
+import pytest
+
+from grading_fixtures import KEY, make_course, partial, solution, submit
+
+pytestmark = pytest.mark.slow
+
+
+def test_grading_on_a_dask_cluster_gives_the_same_scores(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from dlcourse.grading import grade_class
+
+    course = make_course(tmp_path / "course")
+    submit(course, "alice", solution())
+    submit(course, "carol", partial())
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        results = grade_class(course, KEY, scheduler=cluster.scheduler_address, cell_timeout=15,
+                              memory_bytes=1536 << 20, progress=False)
+    assert [(r["student"], r["score"], r["max_score"], r["status"]) for r in results] == [
+        ("alice", 16, 18, "graded"),
+        ("carol", 12, 18, "graded"),
+    ]
+    assert (course / "autograded" / "carol" / KEY / f"{KEY}.ipynb").is_file()
