@@ -146,7 +146,9 @@ def _build_env() -> dict[str, str]:
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    env.setdefault("MPLBACKEND", "Agg")
+    # Kernels must use the inline backend: with MPLBACKEND=Agg inherited, plt.show() outputs nothing and
+    # every figure (and its label) disappears from the book.
+    env.pop("MPLBACKEND", None)
     env.setdefault("PYTHONHASHSEED", "0")
     return env
 

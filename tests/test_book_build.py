@@ -215,3 +215,22 @@ def test_a_raising_notebook_fails_the_build(tmp_path):
     shutil.rmtree(book / "_build", ignore_errors=True)
     assert returncode != 0, "a notebook that raises must fail the build:\n" + log[-2000:]
     assert "this notebook raises on purpose" in log
+
+
+@pytest.mark.slow
+def test_every_figure_cell_renders_a_figure():
+    """A cell with ``mystnb.figure`` metadata yields a figure with an image; with a non-inline matplotlib
+    backend (e.g. MPLBACKEND=Agg inherited by the kernel), plt.show() outputs nothing and figures vanish."""
+    built_html()
+    for docname in PAGES:
+        source = page_source(docname)
+        if source.suffix != ".ipynb":
+            continue
+        cells = json.loads(source.read_text(encoding="utf-8"))["cells"]
+        names = [c["metadata"]["mystnb"]["figure"].get("name") for c in cells
+                 if c.get("metadata", {}).get("mystnb", {}).get("figure")]
+        html = page_html(docname).read_text(encoding="utf-8")
+        for name in filter(None, names):
+            match = re.search(rf'<figure[^>]*id="{re.escape(name)}"[^>]*>(.*?)</figure>', html, re.S)
+            assert match, f"{docname}: figure {name!r} is missing from the page"
+            assert "<img" in match.group(1), f"{docname}: figure {name!r} has no image"

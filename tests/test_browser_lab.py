@@ -89,8 +89,8 @@ def lab(tmp_path_factory):
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         TF_CPP_MIN_LOG_LEVEL="3",
         TF_ENABLE_ONEDNN_OPTS="0",
-        MPLBACKEND="Agg",
     )
+    env.pop("MPLBACKEND", None)  # a student's JupyterLab draws figures inline
     port, token = _free_port(), secrets.token_hex(16)
     command = [
         str(BIN / "jupyter-lab"),

@@ -1,0 +1,221 @@
+#!/usr/bin/env python
+"""Benchmark report of the course: book build, notebook execution, grading throughput, test suite.
+
+Usage (from the repository root, in the course environment; ``make bench`` runs the defaults):
+
+    python tools/benchmark.py                  # book build (clean + cached), every notebook, grading 8 submissions of ch01
+    python tools/benchmark.py --tests          # ... and the whole test suite (long)
+    python tools/benchmark.py --grading 0      # skip the grading throughput
+    python tools/benchmark.py --no-book        # skip the book builds
+
+Writes a Markdown report to ``_build/benchmark.md`` and prints it. Nothing here is a test: the numbers
+depend on the machine. The clean build goes to a temporary folder, so the book in ``_build/html`` and
+its execution cache are left alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+KEY_GLOB = "ch*_*"
+
+
+def environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    env.pop("MPLBACKEND", None)  # kernels use the inline backend, as in the book and in JupyterLab
+    env.setdefault("PYTHONHASHSEED", "0")
+    return env
+
+
+def timed(command: list[str], cwd: Path, timeout: int = 3600) -> tuple[float, int, str]:
+    start = time.perf_counter()
+    proc = subprocess.run(command, cwd=cwd, env=environment(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    return time.perf_counter() - start, proc.returncode, re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
+
+
+def sphinx_warnings(log: str) -> list[str]:
+    """Sphinx's warning and error lines (not the kernels' own log lines)."""
+    return [l.strip() for l in log.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL|SEVERE):", l)]
+
+
+def status(returncode: int) -> str:
+    return "ok" if returncode == 0 else f"exit {returncode}"
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def bench_book() -> list[tuple[str, str, str]]:
+    """Clean build (empty execution cache) and cached rebuild, both into a temporary folder."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-book-") as tmp:
+        command = [str(BIN / "jupyter-book"), "build", "--all", "-W", "-n", "--keep-going",
+                   "--path-output", tmp, "."]
+        for label in ("clean (executes every notebook)", "cached (execution cache reused)"):
+            seconds, code, log = timed(command, ROOT)
+            note = status(code)
+            warnings = sphinx_warnings(log)
+            if code or warnings:
+                note += f"; {len(warnings)} warnings, first: {warnings[0][:160] if warnings else log[-160:]}"
+            rows.append((f"book build, {label}", f"{seconds:.1f}", note))
+    return rows
+
+
+def toc_notebooks() -> list[Path]:
+    import yaml
+
+    def files(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                yield entry["file"]
+            for key in ("chapters", "sections", "parts"):
+                yield from files(entry.get(key))
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    names = [toc["root"], *files(toc.get("parts")), *files(toc.get("chapters"))]
+    return [ROOT / f"{n}.ipynb" for n in names if (ROOT / f"{n}.ipynb").exists()]
+
+
+def execute(path: Path, timeout: int = 300) -> tuple[float, str]:
+    """Execute a copy of a notebook with nbclient in the notebook's folder; (seconds, status)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    os.environ.update({k: v for k, v in environment().items() if k.startswith(("TF_", "PYTHONHASH"))})
+    os.environ.pop("MPLBACKEND", None)
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    try:
+        client.execute()
+        result = "ok"
+    except CellExecutionError as error:
+        result = "error: " + str(error).strip().splitlines()[-1][:120]
+    return time.perf_counter() - start, result
+
+
+def bench_notebooks() -> list[tuple[str, str, str]]:
+    rows = []
+    targets = [("book", p) for p in toc_notebooks()]
+    targets += [("solution", p) for p in sorted((ROOT / "solutions").glob(f"{KEY_GLOB}/*.ipynb"))]
+    for kind, path in targets:
+        seconds, result = execute(path)
+        rows.append((f"{kind}: `{path.relative_to(ROOT)}`", f"{seconds:.1f}", result))
+    return rows
+
+
+def bench_grading(n: int, workers: int | None, every_chapter: bool) -> list[tuple[str, str, str]]:
+    """Autograde ``n`` copies of a solution with dlcourse-grade in a temporary course folder.
+
+    Only the first chapter unless ``every_chapter``. ``tools/bench_grading.py`` compares this with plain,
+    sequential ``nbgrader autograde``.
+    """
+    rows = []
+    sources = sorted((ROOT / "solutions").glob(KEY_GLOB))
+    for source in sources if every_chapter else sources[:1]:
+        key = source.name
+        with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
+            course = Path(tmp)
+            shutil.copy(ROOT / "nbgrader_config.py", course)
+            shutil.copytree(source, course / "solutions" / key)
+            _, code, log = timed([str(BIN / "nbgrader"), "generate_assignment", key, "--force"], course)
+            if code:
+                rows.append((f"grading `{key}`", "-", f"generate_assignment failed: {log[-160:]}"))
+                continue
+            for i in range(n):
+                folder = course / "submitted" / f"student{i:03d}" / key
+                folder.mkdir(parents=True)
+                shutil.copy(source / f"{key}.ipynb", folder)
+            command = [str(BIN / "dlcourse-grade"), key, "--course-root", str(course), "--no-progress",
+                       "--report", str(course / "report.json")]
+            if workers:
+                command += ["--workers", str(workers)]
+            seconds, code, log = timed(command, course)
+            note = status(code)
+            report = course / "report.json"
+            if report.exists():
+                results = json.loads(report.read_text())
+                graded = sum(r.get("status") == "graded" for r in results)
+                note += f"; {graded}/{n} graded"
+            rows.append((f"grading `{key}`: {n} submissions, {workers or 'default'} workers",
+                         f"{seconds:.1f}", f"{note}; {60 * n / seconds:.0f} submissions/min"))
+    return rows
+
+
+def bench_tests(jobs: int) -> list[tuple[str, str, str]]:
+    command = [str(BIN / "python"), "-m", "pytest", "-q", "-n", str(jobs), "--dist", "loadfile"]
+    seconds, code, log = timed(command, ROOT, timeout=7200)
+    summary = next((l for l in reversed(log.splitlines()) if " in " in l and ("passed" in l or "failed" in l)), "")
+    return [(f"test suite (`pytest -n {jobs} --dist loadfile`)", f"{seconds:.1f}", f"{status(code)}; {summary.strip('= ')}")]
+
+
+def report(rows: list[tuple[str, str, str]]) -> str:
+    lines = [
+        "# Benchmark",
+        "",
+        f"{dt.datetime.now():%Y-%m-%d %H:%M}, {platform.node()}, {platform.platform()}, "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs",
+        "",
+        "| what | seconds | result |",
+        "|---|---:|---|",
+    ]
+    cell = lambda text: str(text).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines += [f"| {cell(what)} | {seconds} | {cell(result)} |" for what, seconds, result in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-book", action="store_true", help="skip the book builds")
+    parser.add_argument("--no-notebooks", action="store_true", help="skip executing the notebooks")
+    parser.add_argument("--grading", type=int, default=8, metavar="N",
+                        help="autograde N copies of a solution (default 8; 0 skips)")
+    parser.add_argument("--grading-all", action="store_true", help="grading throughput of every chapter, not only the first")
+    parser.add_argument("--workers", type=int, default=None, help="dlcourse-grade workers (default: its own)")
+    parser.add_argument("--tests", action="store_true", help="also time the whole test suite (long)")
+    parser.add_argument("--jobs", type=int, default=2, help="pytest-xdist workers for --tests (default 2)")
+    parser.add_argument("--output", type=Path, default=ROOT / "_build" / "benchmark.md")
+    args = parser.parse_args(argv)
+
+    rows: list[tuple[str, str, str]] = []
+    steps = []
+    if not args.no_book:
+        steps.append(("book", bench_book))
+    if not args.no_notebooks:
+        steps.append(("notebooks", bench_notebooks))
+    if args.grading > 0:
+        steps.append(("grading", lambda: bench_grading(args.grading, args.workers, args.grading_all)))
+    if args.tests:
+        steps.append(("tests", lambda: bench_tests(args.jobs)))
+    for name, step in steps:
+        print(f"== {name}", file=sys.stderr, flush=True)
+        rows += step()
+    text = report(rows)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print(text)
+    print(f"(written to {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output})")
+    return 0 if all(r[2].startswith("ok") for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
