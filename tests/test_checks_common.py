@@ -38,3 +38,12 @@ def test_check_type_and_shape_name_what_was_found():
         _common.check_type(1, (dict, list), "`v`")
     with pytest.raises(AssertionError, match=r"shape \(2,\)"):
         _common.check_shape([1, 2], (3,), "`v`")
+
+
+def test_not_written_yet_failure_carries_no_chained_traceback():
+    def todo():
+        raise NotImplementedError()
+
+    with pytest.raises(AssertionError) as info:
+        _common.check_implemented(todo, "`f`")
+    assert info.value.__context__ is None and info.value.__cause__ is None
