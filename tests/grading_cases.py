@@ -42,4 +42,33 @@ CASES = {
         infinite_loop=("q1_by_hand", 14.0),
         cell_timeout=20,
     ),
+    "ch03_activations": GradingCases(
+        # rainfall_mm answered "linear" instead of "relu": q7 (2 points) lost, 19 - 2 = 17
+        wrong_answer=(
+            "q7_output_activation",
+            "output_activation = {\n"
+            "    \"temperature_celsius\": \"linear\",\n"
+            "    \"probability_of_rain\": \"sigmoid\",\n"
+            "    \"rainfall_mm\": \"linear\",\n"
+            "    \"steering_angle\": \"tanh\",\n"
+            "}\n",
+            17.0,
+        ),
+        # collapse forgets b1 (q5, 3 points) behind a test cell edited to `pass`: the test is restored, 16
+        tampered=(
+            "q5_collapse",
+            "def collapse(W1, b1, W2, b2):\n"
+            "    return W1 @ W2, b2\n"
+            "\n"
+            "W_one, b_one = collapse(*two_linear.layers[0].get_weights(), *two_linear.layers[1].get_weights())\n"
+            "one_linear = keras.Sequential([keras.Input(shape=(5,)), keras.layers.Dense(2)])\n"
+            "one_linear.layers[0].set_weights([W_one, b_one])\n",
+            "q5_collapse_test",
+            16.0,
+        ),
+        # q1 (3 points) never finishes: interrupted, the rest is graded, 16; the timeout leaves room
+        # for the set-up cell, which imports TensorFlow, and q6's training on a slow machine
+        infinite_loop=("q1_leaky_relu", 16.0),
+        cell_timeout=60,
+    ),
 }
