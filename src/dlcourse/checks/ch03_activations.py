@@ -118,6 +118,8 @@ def check_ranges(output_range: Mapping[str, Any]) -> None:
         try:
             low, high = (float(v) for v in value)
         except (TypeError, ValueError):
+            low = high = None  # fail outside the handler: one traceback, not two
+        if low is None:
             fail(f"output_range[{name!r}] should hold numbers; use -np.inf and np.inf for no bound.")
         if low > high:
             fail(f"output_range[{name!r}] = {tuple(value)} has its lower bound above its upper bound.")
