@@ -92,6 +92,7 @@ EXPECTED = {
     "partial_2": (12, "graded", ""),
     "partial_3": (12, "graded", ""),
     "loop": (15, "graded", "timeout in q6_diverging_lr"),
+    "stuck": (15, "graded", "timeout in q6_diverging_lr; stuck in q6_diverging_lr"),
     "crash": (16, "graded", "kernel_died in cell 5"),  # restarted, earlier cells replayed: nothing lost
     "membomb": (14, "graded", "memory in q7_threshold"),
     "del_answer": (14, "graded", "restored in q7_threshold"),
@@ -116,6 +117,8 @@ def build_class(course: Path, port: int) -> None:
     for i in (1, 2, 3):
         submit(course, f"partial_{i}", partial())
     submit(course, "loop", replace(sol, "q6_diverging_lr", "while True:\n    pass\n"))
+    submit(course, "stuck", replace(sol, "q6_diverging_lr",
+                                    "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"))
     submit(course, "crash", insert_after(sol, "q1_task_types_test", "import os\nos._exit(1)\n"))
     submit(course, "membomb", replace(sol, "q7_threshold", "_big = np.ones(500_000_000)  # 4 GB\n"))
     submit(course, "del_answer", delete(sol, "q7_threshold"))

@@ -9,8 +9,9 @@
   builtins and IPython's hooks (custom exception handlers, input and AST transformers, event
   callbacks), and hides names that shadow builtins; after it, it erases the test's source from
   the kernel's history and sends a canary error that must come back as an error (a kernel
-  that swallows errors is flagged as tampered). A kernel that dies is restarted, the cells that
-  ran before are replayed, and grading goes on: a crash costs the crashing cell only.
+  that swallows errors is flagged as tampered). A kernel that dies, or that ignores the
+  interrupt after a cell timeout, is restarted, the cells that ran before are replayed, and
+  grading goes on: a crash or a stuck cell costs that cell only.
 * :class:`StripHiddenTests` (``generate_feedback``): removes hidden test regions from the cells
   and redacts every hidden-test line from the outputs (tracebacks included), so the feedback
   HTML never shows hidden test code.
@@ -30,7 +31,7 @@ import re
 import uuid
 
 import nbformat
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Unicode, default
@@ -215,12 +216,16 @@ class HardenedExecute(Execute):
                         self._incident(cell, index, "tampered", "the kernel no longer reports errors")
             elif setup:
                 self._guard(_SNAPSHOT, cell, index)
-        except DeadKernelError:
-            self._incident(cell, index, "kernel_died", "the kernel died while running this cell")
+        except (DeadKernelError, CellTimeoutError) as exc:
+            if isinstance(exc, DeadKernelError):
+                self._incident(cell, index, "kernel_died", "the kernel died while running this cell")
+                ename, evalue = "DeadKernelError", "The kernel died while running this cell (a crash, os._exit or out of memory)."
+            else:  # no reply even after the interrupt: the code ignores SIGINT
+                self._incident(cell, index, "timeout", f"no result within {self.timeout} s; interrupted")
+                self._incident(cell, index, "stuck", "ignored the interrupt; the kernel was restarted")
+                ename, evalue = "CellTimeoutError", f"No result within {self.timeout} s and the interrupt was ignored."
             cell.outputs.append(nbformat.v4.new_output(
-                "error", ename="DeadKernelError",
-                evalue="The kernel died while running this cell (a crash, os._exit or running out of memory).",
-                traceback=["DeadKernelError: the kernel died while running this cell; it was restarted."],
+                "error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue} The kernel was restarted."],
             ))
             self.nb.cells[index] = cell
             self._restart()
@@ -228,13 +233,30 @@ class HardenedExecute(Execute):
             return cell, resources
         if not any(o.output_type == "error" for o in cell.outputs):
             self._done.append(index)
+        timed_out = False
         for out in cell.outputs:
             if out.output_type == "error":
                 if out.ename == "CellTimeoutError" or "Timeout" in out.ename:
+                    timed_out = True
                     self._incident(cell, index, "timeout", f"no result within {self.timeout} s; interrupted")
                 elif "MemoryError" in out.ename:
                     self._incident(cell, index, "memory", "ran out of its memory limit")
+        if timed_out and not self._responsive(index):
+            # The code ignored the interrupt (for example it blocks SIGINT): restart and replay,
+            # or every later cell would wait for it in turn.
+            self._incident(cell, index, "stuck", "ignored the interrupt; the kernel was restarted")
+            self._restart()
+            self._replay(index)
         return cell, resources
+
+    def _responsive(self, index: int, seconds: int = 10) -> bool:
+        saved, self.timeout = self.timeout, seconds
+        try:
+            return not any(o.output_type == "error" for o in self._aux("pass", index))
+        except (DeadKernelError, CellTimeoutError):
+            return False
+        finally:
+            self.timeout = saved
 
     def _restart(self) -> None:
         from jupyter_core.utils import run_sync
