@@ -77,6 +77,7 @@ def main() -> int:
     print(f"  nbgrader autograde (sequential, no sandbox): {t_seq:7.1f} s  {60 * n / t_seq:6.1f} submissions/min")
     print(f"  dlcourse-grade --workers {args.workers} (sandboxed):  {t_par:7.1f} s  {60 * n / t_par:6.1f} submissions/min")
     print(f"  speed-up: {t_seq / t_par:.2f}x; same totals per student: {same}")
+    print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work slows both runs)")
     return 0 if same and out.returncode == 0 else 1
 
 
