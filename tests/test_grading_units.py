@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import socket
 import subprocess
+import time
 import sys
 
 import nbformat
@@ -136,6 +138,15 @@ print("uid", os.getuid(), "pid", os.getpid(), "cwd", os.getcwd(), "files", sorte
 """
 
 
+SLEEPER = "import time; time.sleep(300)"
+
+
+def sleepers(marker: str) -> list[str]:
+    """PIDs of live ``python -c SLEEPER marker`` processes (not the launcher whose argv also names it)."""
+    pattern = f"^{re.escape(sys.executable)} -c {re.escape(SLEEPER)} {marker}$"
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+
+
 @pytest.fixture(scope="module")
 def caps():
     found = grading_sandbox.probe()
@@ -185,11 +196,41 @@ def test_sandbox_kills_everything_the_kernel_started(caps, tmp_path):
                                          keep_rw=[], memory_bytes=None, file_size_bytes=None)
     policy.dump(tmp_path / "policy.json")
     marker = f"dlcourse-orphan-{os.getpid()}"
-    code = f"import subprocess; subprocess.Popen(['sh', '-c', 'exec -a {marker} sleep 300'], start_new_session=True)"
+    code = (f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {SLEEPER!r}, {marker!r}], "
+            "start_new_session=True); time.sleep(1)")
     subprocess.run([sys.executable, "-m", "dlcourse.grading_sandbox", "--policy", str(tmp_path / "policy.json"), "--",
                     sys.executable, "-c", code], cwd=tmp_path, timeout=60, check=True)
-    left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
-    assert left == []
+    assert sleepers(marker) == []
+
+
+def test_kernel_dies_when_its_launcher_is_killed(caps, tmp_path):
+    """A SIGKILLed launcher (a stuck kernel's restart, a submission timeout) leaves no kernel behind.
+
+    Dropping to ``nobody`` clears the parent-death signal, so the launcher must re-arm it after.
+    """
+    policy = grading_sandbox.make_policy(caps, hide=list(grading_sandbox.DEFAULT_HIDDEN), keep_ro=grading_worker.kernel_needs(),
+                                         keep_rw=[], memory_bytes=None, file_size_bytes=None)
+    policy.dump(tmp_path / "policy.json")
+    marker = f"dlcourse-kernel-{os.getpid()}"
+    launcher = subprocess.Popen([sys.executable, "-m", "dlcourse.grading_sandbox", "--policy", str(tmp_path / "policy.json"),
+                                 "--", sys.executable, "-c", SLEEPER, marker], cwd=tmp_path)
+    try:
+        for _ in range(100):
+            if sleepers(marker):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the confined process never started")
+        launcher.kill()
+        launcher.wait(timeout=10)
+        for _ in range(50):
+            if not sleepers(marker):
+                break
+            time.sleep(0.1)
+        assert sleepers(marker) == [], "the kernel outlived its launcher"
+    finally:
+        for pid in sleepers(marker):
+            os.kill(int(pid), 9)
 
 
 @pytest.mark.slow

@@ -304,6 +304,9 @@ def _launch(policy: Policy, argv: list[str]) -> None:
         os.setgroups([])
         os.setgid(user.pw_gid)
         os.setuid(user.pw_uid)
+        # Changing the user clears the parent-death signal: re-arm it, or a SIGKILLed launcher
+        # (a stuck kernel's restart, a submission timeout) leaves the kernel running forever.
+        libc_prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     else:
         _set_limits(policy)
     os.chdir(workdir)
