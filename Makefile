@@ -25,7 +25,7 @@ help:
 	@echo "make lab        start JupyterLab in the course root (students and instructors)"
 	@echo "make release    regenerate notebooks/ from solutions/ with nbgrader"
 	@echo "make test       run the whole test suite (what CI runs)"
-	@echo "make grade A=ch01_learning_from_data   autograde every submission of an assignment in parallel"
+	@echo "make grade A=ch01_learning_from_data [ARGS=\"--workers 4\"]   autograde a whole class in parallel"
 	@echo "make bench      print the benchmark report (notebooks, book build, grading throughput)"
 
 venv: $(STAMP)
@@ -60,10 +60,10 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
 grade: $(STAMP)
-	$(BIN)/dlcourse-grade $(A)
+	$(BIN)/dlcourse-grade $(A) $(ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python tools/benchmark.py
+	$(BIN)/python tools/benchmark.py $(ARGS)
 
 clean:
 	rm -rf _build .pytest_cache .jupyter_cache submitted autograded feedback gradebook.db

@@ -47,3 +47,11 @@ def test_not_written_yet_failure_carries_no_chained_traceback():
     with pytest.raises(AssertionError) as info:
         _common.check_implemented(todo, "`f`")
     assert info.value.__context__ is None and info.value.__cause__ is None
+
+
+def test_call_for_number_returns_a_float_or_says_what_came_back():
+    assert _common.call_for_number(lambda a: np.array([[a]]), "`f`", 2.5) == 2.5
+    with pytest.raises(AssertionError, match=r"`f` should return one number \(the mean\), .* shape \(2,\)"):
+        _common.call_for_number(lambda: np.ones(2), "`f`", hint=" (the mean)")
+    with pytest.raises(AssertionError, match="NaN or infinity"):
+        _common.call_for_number(lambda: np.inf, "`f`")

@@ -46,6 +46,17 @@ def check_finite(value: Any, what: str) -> np.ndarray:
     return array
 
 
+def call_for_number(func: Callable, what: str, *args: Any, hint: str = "") -> float:
+    """Call the student's ``func(*args)`` and require one finite number; return it as a float.
+
+    ``what`` names the function as the student wrote it, e.g. "`mse`". Introduced in Chapter 1.
+    """
+    value = check_finite(check_implemented(func, what, *args), f"What {what} returned")
+    if value.size != 1:
+        fail(f"{what} should return one number{hint}, but it returned an array of shape {value.shape}.")
+    return float(value.reshape(()))
+
+
 def check_shape(value: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
     """Fail unless ``value`` has exactly ``shape``; return it as an array."""
     array = np.asarray(value)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from ._common import check_close, check_finite, check_implemented, check_type, fail
+from ._common import call_for_number, check_close, check_finite, check_implemented, check_type, fail
 
 #: The scenarios of question 1 and the two task types a student may choose from.
 TASK_SCENARIOS = (
@@ -89,10 +89,7 @@ def check_mse(mse_fn: Callable, y_true=None, y_pred=None) -> None:
         y_pred = np.array([1.5, 2.0, 2.0, 6.0])
     y_true = np.asarray(y_true, dtype=float)
     y_pred = np.asarray(y_pred, dtype=float)
-    got = check_implemented(mse_fn, "`mse`", y_true, y_pred)
-    value = check_finite(got, "`mse(y_true, y_pred)`")
-    if value.ndim != 0:
-        fail(f"`mse` should return one number, but it returned an array of shape {value.shape}.")
+    value = call_for_number(mse_fn, "`mse`", y_true, y_pred)
     errors = y_pred - y_true
     if np.isclose(value, np.mean(np.abs(errors))) and not np.isclose(value, np.mean(errors**2)):
         fail("`mse` returned the mean *absolute* error; square the errors instead.")

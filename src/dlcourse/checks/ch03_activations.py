@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import check_close, check_finite, check_implemented, check_type, fail
+from ._common import call_for_number, check_close, check_finite, check_implemented, check_type, fail
 
 # ---------------------------------------------------------------- reference functions
 
@@ -159,11 +159,7 @@ def check_neuron(neuron: Callable, x=None, w=None, g: Callable | None = None) ->
         g = lambda z: z  # noqa: E731  (identity)
     x = np.asarray(x, dtype=float)
     w = np.asarray(w, dtype=float)
-    got = check_implemented(neuron, "`neuron`", x, w, g)
-    value = check_finite(got, "`neuron(x, w, g)`")
-    if value.size != 1:
-        fail(f"`neuron` should return one number, but it returned an array of shape {value.shape}.")
-    value = float(value.reshape(()))
+    value = call_for_number(neuron, "`neuron`", x, w, g)
     if np.isclose(value, float(g(w[1:] @ x))) and not np.isclose(w[0], 0):
         fail("`neuron` left out the bias: w[0] is the weight of the constant input x0 = 1.")
     if np.isclose(value, float(g(w[:-1] @ x))) and not np.isclose(value, reference_neuron(x, w, g)):

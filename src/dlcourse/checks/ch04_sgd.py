@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import check_close, check_finite, check_implemented, check_shape, fail
+from ._common import call_for_number, check_close, check_finite, check_implemented, check_shape, fail
 
 
 # ----------------------------------------------------------------------------- references
@@ -60,10 +60,7 @@ def check_huber(huber_fn: Callable, y_true=None, y_pred=None, delta: float = 1.0
         y_pred = np.array([0.5, 1.0, 4.0, 2.8, -1.0])
     y_true = np.asarray(y_true, dtype=float)
     y_pred = np.asarray(y_pred, dtype=float)
-    got = check_implemented(huber_fn, "`huber`", y_true, y_pred, delta)
-    value = check_finite(got, "`huber(y_true, y_pred, delta)`")
-    if value.ndim != 0:
-        fail(f"`huber` should return one number (the mean), but it returned shape {value.shape}.")
+    value = call_for_number(huber_fn, "`huber`", y_true, y_pred, delta, hint=" (the mean)")
     error = y_pred - y_true
     small = np.abs(error) <= delta
     if np.isclose(value, np.mean(error**2)):
