@@ -55,3 +55,23 @@ def test_call_for_number_returns_a_float_or_says_what_came_back():
         _common.call_for_number(lambda: np.ones(2), "`f`", hint=" (the mean)")
     with pytest.raises(AssertionError, match="NaN or infinity"):
         _common.call_for_number(lambda: np.inf, "`f`")
+
+
+def test_a_students_traceback_hides_the_checks_internals():
+    """IPython (what JupyterLab shows) skips frames that set __tracebackhide__."""
+    import sys
+
+    from IPython.core.ultratb import FormattedTB
+
+    from dlcourse.checks import ch01_learning_from_data as ch01
+
+    def mse(y_true, y_pred):
+        raise NotImplementedError()
+
+    try:
+        ch01.check_mse(mse)
+    except AssertionError:
+        text = "".join(FormattedTB(mode="Context", theme_name="nocolor").structured_traceback(*sys.exc_info()))
+    assert "`mse` is not written yet" in text
+    assert "skipping hidden" in text
+    assert "check_implemented(" not in text and "in check_mse" not in text

@@ -10,11 +10,13 @@ import numpy as np
 
 def fail(message: str) -> None:
     """Raise the AssertionError that a student sees, with a message that teaches."""
+    __tracebackhide__ = True
     raise AssertionError(message)
 
 
 def check_type(value: Any, expected: type | tuple[type, ...], what: str) -> None:
     """Fail unless ``value`` is an instance of ``expected``."""
+    __tracebackhide__ = True
     if not isinstance(value, expected):
         names = (
             " or ".join(t.__name__ for t in expected)
@@ -26,6 +28,7 @@ def check_type(value: Any, expected: type | tuple[type, ...], what: str) -> None
 
 def check_implemented(func: Callable, what: str, *args: Any) -> Any:
     """Call ``func(*args)`` and turn ``NotImplementedError`` into a friendly failure."""
+    __tracebackhide__ = True
     if not callable(func):
         fail(f"{what} should be a function, but it is a {type(func).__name__}.")
     try:
@@ -37,6 +40,7 @@ def check_implemented(func: Callable, what: str, *args: Any) -> Any:
 
 def check_finite(value: Any, what: str) -> np.ndarray:
     """Fail unless ``value`` converts to a NumPy array of finite numbers; return the array."""
+    __tracebackhide__ = True
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -51,6 +55,7 @@ def call_for_number(func: Callable, what: str, *args: Any, hint: str = "") -> fl
 
     ``what`` names the function as the student wrote it, e.g. "`mse`". Introduced in Chapter 1.
     """
+    __tracebackhide__ = True
     value = check_finite(check_implemented(func, what, *args), f"What {what} returned")
     if value.size != 1:
         fail(f"{what} should return one number{hint}, but it returned an array of shape {value.shape}.")
@@ -59,6 +64,7 @@ def call_for_number(func: Callable, what: str, *args: Any, hint: str = "") -> fl
 
 def check_shape(value: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
     """Fail unless ``value`` has exactly ``shape``; return it as an array."""
+    __tracebackhide__ = True
     array = np.asarray(value)
     if array.shape != tuple(shape):
         fail(f"{what} has shape {array.shape}; the exercise asks for shape {tuple(shape)}.")
@@ -72,6 +78,7 @@ def check_close(
 
     The message gives the student's value, never the expected one.
     """
+    __tracebackhide__ = True
     got = check_finite(value, what)
     want = np.asarray(expected, dtype=float)
     if got.shape != want.shape:

@@ -25,6 +25,7 @@ TASK_TYPES = ("regression", "classification")
 
 def check_task_types(answers: Mapping[str, str]) -> None:
     """Question 1: every scenario is labelled with one of the two task types."""
+    __tracebackhide__ = True
     check_type(answers, Mapping, "`task_types`")
     missing = [s for s in TASK_SCENARIOS if s not in answers]
     if missing:
@@ -53,6 +54,7 @@ def expected_split_sizes(n: int) -> tuple[int, int, int]:
 
 def check_split(split_fn: Callable, n: int = 200, seed: int = 0) -> None:
     """Question 2: a reproducible, shuffled, disjoint and complete 70/15/15 split of a DataFrame."""
+    __tracebackhide__ = True
     df = _toy_frame(n)
     parts = check_implemented(split_fn, "`split_data`", df, seed)
     if not isinstance(parts, tuple) or len(parts) != 3:
@@ -84,6 +86,7 @@ def check_split(split_fn: Callable, n: int = 200, seed: int = 0) -> None:
 
 def check_mse(mse_fn: Callable, y_true=None, y_pred=None) -> None:
     """Question 3: mean squared error of two 1-D arrays."""
+    __tracebackhide__ = True
     if y_true is None:
         y_true = np.array([1.0, 2.0, 3.0, 4.0])
         y_pred = np.array([1.5, 2.0, 2.0, 6.0])
@@ -110,6 +113,7 @@ def reference_gradients(a: float, b: float, x, y) -> tuple[float, float]:
 
 def check_gradient_step(step_fn: Callable, a=0.5, b=-1.0, x=None, y=None, lr=0.1) -> None:
     """Question 4: one gradient-descent step for the line y = a x + b under the MSE loss."""
+    __tracebackhide__ = True
     if x is None:
         x = np.array([0.0, 1.0, 2.0, 3.0])
         y = np.array([1.0, 3.0, 5.0, 7.0])
@@ -131,6 +135,7 @@ def check_gradient_step(step_fn: Callable, a=0.5, b=-1.0, x=None, y=None, lr=0.1
 
 def check_fit(a: float, b: float, losses, x, y, threshold: float) -> None:
     """Question 5: gradient descent ran until the training MSE fell below ``threshold``."""
+    __tracebackhide__ = True
     losses = check_finite(losses, "`losses`")
     if losses.ndim != 1 or losses.size < 2:
         fail("`losses` should be a list with the loss after every step (at least two steps).")
@@ -150,6 +155,7 @@ def check_fit(a: float, b: float, losses, x, y, threshold: float) -> None:
 
 def check_diverging_lr(choice: float, options) -> None:
     """Question 6: the answer is one of the learning rates that were plotted."""
+    __tracebackhide__ = True
     if choice is None:
         fail(f"`diverging_lr` is still None: set it to one of the plotted learning rates {list(options)}.")
     value = float(check_finite(choice, "`diverging_lr`"))
@@ -159,6 +165,7 @@ def check_diverging_lr(choice: float, options) -> None:
 
 def check_threshold(classify_fn: Callable, probabilities=None, threshold: float = 0.5) -> None:
     """Question 7: probabilities at or above the threshold become class 1, the rest class 0."""
+    __tracebackhide__ = True
     if probabilities is None:
         probabilities = np.array([0.1, 0.49, 0.5, 0.51, 0.9])
     probabilities = np.asarray(probabilities, dtype=float)

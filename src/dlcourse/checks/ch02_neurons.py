@@ -57,6 +57,7 @@ def check_dense_stack(
 
     Introduced in Chapter 2 (``ch02_neurons``); later chapters reuse it.
     """
+    __tracebackhide__ = True
     import keras
 
     if model is None:
@@ -115,6 +116,7 @@ def check_dense_stack(
 
 def check_neuron_by_hand(x_aug, w_aug, z, x, w, b) -> None:
     """Question 1: the augmented vectors [1, x] and [b, w], and the neuron's output z."""
+    __tracebackhide__ = True
     for name, value in (("x_aug", x_aug), ("w_aug", w_aug), ("z_by_hand", z)):
         if value is None:
             fail(f"`{name}` is still None: replace it with your answer.")
@@ -144,6 +146,7 @@ def check_neuron_by_hand(x_aug, w_aug, z, x, w, b) -> None:
 
 def check_bias_trick(add_bias_column: Callable, pack_weights: Callable, X=None, w=None, b=None) -> None:
     """Question 2: [1, X] @ [b, w] equals X @ w + b for a batch of examples."""
+    __tracebackhide__ = True
     if X is None:
         rng = np.random.default_rng(2)
         X = rng.normal(size=(5, 3)).round(2)
@@ -183,6 +186,7 @@ def keras_param_count(layer_sizes: Sequence[int]) -> int:
 
 def check_count_dense_params(count_fn: Callable, architectures: Sequence[Sequence[int]] | None = None) -> None:
     """Question 3: count_dense_params(layer_sizes) agrees with Keras's count_params()."""
+    __tracebackhide__ = True
     if architectures is None:
         architectures = ([7, 4, 3, 1], [11, 1], [2, 3, 2])
     for sizes in architectures:
@@ -205,6 +209,7 @@ def check_count_dense_params(count_fn: Callable, architectures: Sequence[Sequenc
 def check_build_mlp(build_fn: Callable, input_dim: int = 784, hidden_units=(512, 512, 512),
                     num_classes: int = 10) -> Any:
     """Question 4: build_mlp returns Dense layers with ReLU hidden layers and a softmax output."""
+    __tracebackhide__ = True
     import keras
 
     keras.utils.set_random_seed(0)
@@ -219,6 +224,7 @@ def check_build_mlp(build_fn: Callable, input_dim: int = 784, hidden_units=(512,
 
 def check_set_neuron_weights(set_fn: Callable, weights_by_neuron=None, biases=None) -> None:
     """Question 5: a Dense layer gets one neuron's weights per row of ``weights_by_neuron``."""
+    __tracebackhide__ = True
     import keras
 
     if weights_by_neuron is None:
@@ -255,6 +261,7 @@ def mse_of(model: Any, X, y) -> float:
 
 def check_linear_unit_fit(model: Any, X_val, y_val, threshold: float) -> None:
     """Question 6: one linear Dense unit on the wine features, trained to a validation MSE below ``threshold``."""
+    __tracebackhide__ = True
     X_val = np.asarray(X_val)
     check_dense_stack(model, X_val.shape[1], [1], ["linear"])
     value = mse_of(model, X_val, y_val)
@@ -282,6 +289,7 @@ def _dense_model(inputs: int, units: int, seed: int):
 
 def check_numpy_predict(predict_fn: Callable, inputs: int = 11, units: int = 1, n: int = 6, seed: int = 0) -> None:
     """Question 7: NumPy predictions from get_weights() equal the Keras model's own predictions."""
+    __tracebackhide__ = True
     model = _dense_model(inputs, units, seed)
     X = np.random.default_rng(seed + 1).normal(size=(n, inputs)).astype("float32")
     got = check_implemented(predict_fn, "`numpy_predict`", model, X)

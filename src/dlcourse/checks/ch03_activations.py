@@ -59,6 +59,7 @@ _FUNCTIONS = {
 
 def check_leaky_relu(leaky_relu: Callable, leaky_relu_grad: Callable, z=None, alpha: float = 0.1) -> None:
     """Question 1: leaky ReLU and its derivative, elementwise on an array, for a given slope alpha."""
+    __tracebackhide__ = True
     if z is None:
         z = np.array([-3.0, -0.5, 0.0, 0.25, 2.0])
     z = np.asarray(z, dtype=float)
@@ -106,6 +107,7 @@ def check_leaky_relu(leaky_relu: Callable, leaky_relu_grad: Callable, z=None, al
 
 def check_ranges(output_range: Mapping[str, Any]) -> None:
     """Question 2: the (lower, upper) bounds of each activation's outputs."""
+    __tracebackhide__ = True
     check_type(output_range, Mapping, "`output_range`")
     for name, (lower, upper) in ACTIVATION_RANGES.items():
         if name not in output_range:
@@ -153,6 +155,7 @@ def reference_neuron(x, w, g: Callable) -> float:
 
 def check_neuron(neuron: Callable, x=None, w=None, g: Callable | None = None) -> None:
     """Question 3: a neuron with bias-first weights (the x0 = 1 trick)."""
+    __tracebackhide__ = True
     if x is None:
         x = np.array([1.0, -2.0, 0.5])
         w = np.array([0.5, 1.0, 1.0, -2.0])
@@ -172,6 +175,7 @@ def check_neuron(neuron: Callable, x=None, w=None, g: Callable | None = None) ->
 
 def check_forward_pass(hidden, output, x, hidden_weights, output_weights) -> None:
     """Question 3: the hidden activations (ReLU) and the output (identity) of the exercise network."""
+    __tracebackhide__ = True
     if hidden is None:
         fail("`hidden` is still None: set it to the array of the hidden layer's activations.")
     if output is None:
@@ -198,6 +202,7 @@ def check_forward_pass(hidden, output, x, hidden_weights, output_weights) -> Non
 def check_dense_layer(dense_layer: Callable, n: int = 6, k: int = 4, m: int = 3, activation: str = "relu",
                       seed: int = 0) -> None:
     """Question 4: a dense layer on a batch, g(X @ W + b), compared with a Keras Dense layer."""
+    __tracebackhide__ = True
     import keras
 
     rng = np.random.default_rng(seed)
@@ -242,6 +247,7 @@ def expected_shapes(model: Any, X) -> dict[str, tuple[int, ...]]:
 
 def check_shapes(shapes: Mapping[str, Any], model: Any, X) -> None:
     """Question 4: the shape of every matrix in the matrix view of ``model`` on the batch ``X``."""
+    __tracebackhide__ = True
     check_type(shapes, Mapping, "`shapes`")
     want = expected_shapes(model, X)
     for key, expected in want.items():
@@ -271,6 +277,7 @@ def check_shapes(shapes: Mapping[str, Any], model: Any, X) -> None:
 
 def check_collapse(collapse: Callable, shapes: tuple[int, int, int] = (3, 4, 2), seed: int = 0) -> None:
     """Question 5: two linear layers (W1, b1), (W2, b2) as one layer (W, b), checked on Keras layers."""
+    __tracebackhide__ = True
     import keras
 
     k, h, m = shapes
@@ -304,6 +311,7 @@ def check_collapse(collapse: Callable, shapes: tuple[int, int, int] = (3, 4, 2),
 
 def check_one_layer(one_layer: Any, two_layers: Any, X) -> None:
     """Question 5: a single Dense layer that reproduces two stacked linear Dense layers."""
+    __tracebackhide__ = True
     import keras
 
     if one_layer is None:
@@ -332,6 +340,7 @@ def _activation_name(layer: Any) -> str:
 
 def check_curve_model(model: Any, X, y, threshold: float) -> None:
     """Question 6: a trained deep network with a nonlinear hidden layer and a linear output fits the curve."""
+    __tracebackhide__ = True
     import keras
 
     if model is None:
@@ -386,6 +395,7 @@ _TARGET_VALUES = {
 
 def check_output_activations(choices: Mapping[str, Any]) -> None:
     """Question 7: each task gets an output activation whose range is the set of the target's values."""
+    __tracebackhide__ = True
     check_type(choices, Mapping, "`output_activation`")
     for task in OUTPUT_TASKS:
         if task not in choices:

@@ -55,6 +55,7 @@ def reference_chain_rule(x, y, w1, b1, w2, b2) -> tuple[float, float]:
 # ----------------------------------------------------------------------------- question 1
 def check_huber(huber_fn: Callable, y_true=None, y_pred=None, delta: float = 1.0) -> None:
     """Question 1: the mean Huber loss, quadratic for small errors and linear for large ones."""
+    __tracebackhide__ = True
     if y_true is None:
         y_true = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
         y_pred = np.array([0.5, 1.0, 4.0, 2.8, -1.0])
@@ -85,6 +86,7 @@ def check_huber(huber_fn: Callable, y_true=None, y_pred=None, delta: float = 1.0
 # ----------------------------------------------------------------------------- question 2
 def check_steps_per_epoch(fn: Callable, cases=None) -> None:
     """Question 2: minibatches in one epoch, counting the last, smaller batch."""
+    __tracebackhide__ = True
     if cases is None:
         cases = [(1000, 100), (1279, 32), (10, 3)]
     for n, batch_size in cases:
@@ -104,6 +106,7 @@ def check_steps_per_epoch(fn: Callable, cases=None) -> None:
 # ----------------------------------------------------------------------------- question 3
 def check_sgd_step(step_fn: Callable, w=None, b: float = 0.5, X_batch=None, y_batch=None, lr: float = 0.1) -> None:
     """Question 3: one minibatch SGD step for the linear model under the mean squared error."""
+    __tracebackhide__ = True
     if w is None:
         w = np.array([0.5, -1.0, 2.0])
         X_batch = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0], [2.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
@@ -135,6 +138,7 @@ def check_sgd_step(step_fn: Callable, w=None, b: float = 0.5, X_batch=None, y_ba
 # ----------------------------------------------------------------------------- question 4
 def check_chain_rule(grad_fn: Callable, x=1.5, y=2.0, w1=0.8, b1=-0.5, w2=1.2, b2=0.3) -> None:
     """Question 4: (dL/dw1, dL/dw2) of the tiny sigmoid network by the chain rule."""
+    __tracebackhide__ = True
     result = check_implemented(grad_fn, "`chain_rule_grads`", x, y, w1, b1, w2, b2)
     if not isinstance(result, tuple) or len(result) != 2:
         fail("`chain_rule_grads` should return a tuple of two numbers: (dL_dw1, dL_dw2).")
@@ -159,6 +163,7 @@ def check_chain_rule(grad_fn: Callable, x=1.5, y=2.0, w1=0.8, b1=-0.5, w2=1.2, b
 # ----------------------------------------------------------------------------- question 5
 def check_lr_choice(choice: Any, sweep: pd.DataFrame) -> None:
     """Question 5: the learning rate is one of the swept values."""
+    __tracebackhide__ = True
     options = [float(c) for c in sweep.columns]
     if choice is None:
         fail(f"`lr_choice` is still None: set it to one of the learning rates in the sweep, {options}.")
@@ -180,6 +185,7 @@ def _history_dict(history: Any, what: str = "`history`") -> dict:
 def check_trained_model(model: Any, history: Any, X_val, y_val, threshold: float = 0.65,
                         max_epochs: int = 30) -> None:
     """Question 6: a Keras model trained for at most ``max_epochs`` reaches validation MAE < ``threshold``."""
+    __tracebackhide__ = True
     if model is None:
         fail("`model` is still None: build a Keras model and store it in `model`.")
     if not hasattr(model, "predict") or not hasattr(model, "fit"):
@@ -213,6 +219,7 @@ def check_trained_model(model: Any, history: Any, X_val, y_val, threshold: float
 # ----------------------------------------------------------------------------- question 7
 def check_best_epoch(best_epoch: Any, history: Any) -> None:
     """Question 7: the epoch (counted from 1) with the lowest validation loss in ``history``."""
+    __tracebackhide__ = True
     values = _history_dict(history, "`history` (from question 6)")
     if "val_loss" not in values:
         fail("`history` (from question 6) has no `val_loss`: train with validation_data first.")
