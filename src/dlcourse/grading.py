@@ -8,8 +8,8 @@ Run from the course root (the folder with ``nbgrader_config.py``)::
     dlcourse-grade ch01_learning_from_data --db-url postgresql://grader@db/gradebook
     dlcourse-grade ch01_learning_from_data --skip-grading --export grades.csv  # export only
 
-How it works: the parent process reads the assignment from the gradebook (adding it from
-``source/`` when missing), packs each submission with a private copy of the assignment's
+How it works: the parent process reads the assignment from the gradebook (adding it from the
+source directory, ``solutions/``, when missing), packs each submission with a private copy of the assignment's
 definition (:mod:`dlcourse.grading_worker`) and hands the packs to a local pool of ``--workers``
 (default: one per CPU core) or to a Dask cluster. Each pack is graded by nbgrader's autograde in
 its own temporary course folder, the kernel confined by :mod:`dlcourse.grading_sandbox`, with the
