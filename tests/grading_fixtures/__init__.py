@@ -8,20 +8,23 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[2]
+from conftest import ROOT, release_path
+from course import replace_cell as replace  # noqa: F401  (re-exported for the grading tests)
+from course import solution_notebook
+
 KEY = "ch01_learning_from_data"
 
 
 def solution() -> nbformat.NotebookNode:
-    return nbformat.read(ROOT / "solutions" / KEY / f"{KEY}.ipynb", as_version=4)
+    return solution_notebook(KEY)
 
 
 def release() -> nbformat.NotebookNode:
-    return nbformat.read(ROOT / "notebooks" / KEY / f"{KEY}.ipynb", as_version=4)
+    return nbformat.read(release_path(KEY), as_version=4)
 
 
-def make_course(folder: Path, with_gradebook: bool = True) -> Path:
-    """A course root with the repo's config, chapter 1's source and release, and (optionally) its gradebook."""
+def make_course(folder: Path) -> Path:
+    """A course root with the repo's config and chapter 1's source and release (dlcourse-grade seeds the gradebook)."""
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "nbgrader_config.py", folder)
     for sub in ("solutions", "notebooks"):
@@ -35,13 +38,6 @@ def gid(cell) -> str | None:
 
 def index_of(nb, grade_id: str) -> int:
     return next(i for i, c in enumerate(nb.cells) if gid(c) == grade_id)
-
-
-def replace(nb, grade_id: str, source: str):
-    """A copy of ``nb`` with the source of cell ``grade_id`` replaced."""
-    nb = copy.deepcopy(nb)
-    nb.cells[index_of(nb, grade_id)].source = source
-    return nb
 
 
 def delete(nb, grade_id: str):
