@@ -29,14 +29,18 @@ def release_path(key: str) -> Path:
     return ROOT / "notebooks" / key / f"{key}.ipynb"
 
 
+def unavailable(message: str, *, required_in_ci: bool = True) -> None:
+    """Skip a test whose tool or feature is missing here; fail instead in CI, where it must exist."""
+    if required_in_ci and os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require(program: str) -> str:
     """Return the path of ``program``; skip when it is missing, but fail in CI where it must exist."""
     path = shutil.which(program)
     if path is None:
-        message = f"{program} is not installed (.ci/run installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"{program} is not installed (.ci/run installs it)")
     return path
 
 

@@ -10,13 +10,11 @@ import hashlib
 import json
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml
 
 from browser_helpers import (
-    HTML_DIR,
     ROOT,
     build_book,
     built_html,

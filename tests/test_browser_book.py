@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import unavailable
 from browser_helpers import (
     ROOT,
     SCREENSHOT_DIR,
@@ -388,10 +389,8 @@ def test_axe_accessibility_report(browser, site):
     """Run axe-core on every page when it is available offline; write _build/accessibility.md."""
     script = _axe_script()
     if script is None:
-        message = "axe-core not available (set AXE_CORE_JS to axe.min.js, e.g. from `npm pack axe-core`)"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; .ci/run fetches it")
-        pytest.skip(message)
+        unavailable("axe-core not available (set AXE_CORE_JS to axe.min.js, e.g. from `npm pack axe-core`; "
+                    ".ci/run fetches it)")
     rows = []
     page = browser.new_page()
     try:

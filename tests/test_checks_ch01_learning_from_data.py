@@ -1,7 +1,6 @@
 """The Chapter 1 checks accept right answers and reject wrong ones with a message that teaches."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from dlcourse.checks import ch01_learning_from_data as checks

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import html
 import json
-import os
 import re
 import socket
 import subprocess
@@ -23,7 +22,7 @@ import nbformat
 import pytest
 
 from grading_fixtures import (
-    KEY, MAE, ROOT, UNSHUFFLED, WRONG_Q1, delete, insert_after, make_course, partial, release, replace,
+    KEY, MAE, ROOT, UNSHUFFLED, WRONG_Q1, delete, insert_after, isolation_caps, make_course, partial, release, replace,
     solution, submit,
 )
 
@@ -222,13 +221,7 @@ def test_export_has_every_question_of_every_student(graded_class):
 
 def require_isolation() -> None:
     """Skip where Linux does not permit namespaces here; in CI as root they must work."""
-    from dlcourse.grading_sandbox import probe
-
-    caps = probe()
-    if not (caps.net and caps.mount and caps.pid):
-        if os.environ.get("CI") and caps.root:
-            pytest.fail(f"namespaces not permitted: {caps.notes}")
-        pytest.skip(f"namespaces not permitted here: {caps.notes}")
+    isolation_caps()
 
 
 def test_kernel_cannot_read_secrets_write_checks_or_see_hidden_tests(graded_class):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from conftest import ROOT, release_path
+from conftest import ROOT, release_path, unavailable
 from course import replace_cell as replace  # noqa: F401  (re-exported for the grading tests)
 from course import solution_notebook
 
@@ -81,3 +81,13 @@ UNSHUFFLED = (
 def partial():
     """q1 fails a hidden test only (2 points), q7 fails its visible check (2 points): 12 of 16."""
     return replace(replace(solution(), "q1_task_types", WRONG_Q1), "q7_threshold", WRONG_Q7)
+
+
+def isolation_caps():
+    """What the sandbox can use here; skip where namespaces are not permitted (in CI as root they must be)."""
+    from dlcourse.grading_sandbox import probe
+
+    caps = probe()
+    if not (caps.net and caps.mount and caps.pid):
+        unavailable(f"namespaces not permitted here: {caps.notes}", required_in_ci=caps.root)
+    return caps
