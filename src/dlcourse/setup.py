@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 
 import numpy as np
 
@@ -61,4 +62,8 @@ def setup_notebook(seed: int = 0, *, tensorflow: bool = True) -> None:
         tf.get_logger().setLevel("ERROR")
         tf.config.experimental.enable_op_determinism()
         import keras  # noqa: F401  (imported so that set_seeds seeds it)
+
+        # fit() warns that its default shuffle=True is ignored for a tf.data.Dataset; the
+        # course's datasets (dlcourse.training.to_dataset) shuffle themselves, so it is noise.
+        warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed", category=UserWarning)
     set_seeds(seed)
