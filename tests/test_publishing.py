@@ -312,3 +312,12 @@ def test_makefile_publish_and_student_kit_targets():
     kit = ROOT / "tools" / "kit" / "Makefile"
     assert {"lab", "book"} <= _makefile_targets(kit)
     assert "jupyter-book build --all -W -n --keep-going ." in kit.read_text()
+
+
+def test_readme_and_instructors_page_say_what_to_change_when_publishing():
+    for path in (ROOT / "README.md", ROOT / "book" / "instructors.md"):
+        text = path.read_text(encoding="utf-8")
+        for needle in ("repository.url", "_config.yml", "python tools/launch_cell.py",
+                       "make student-kit DEST=", "GitHub Actions", "jupyterhub_url"):
+            assert needle in text, f"{path.name} does not mention {needle}"
+    assert "Two repositories" in (ROOT / "book" / "instructors.md").read_text(encoding="utf-8")
