@@ -18,7 +18,7 @@ export PYTHONHASHSEED := 0
 
 ASSIGNMENTS := $(notdir $(wildcard solutions/ch*))
 
-.PHONY: help venv book book-clean lab release test test-fast grade bench clean
+.PHONY: help venv book book-clean lab release test test-fast grade bench clean publish student-kit
 
 help:
 	@echo "make book       build the book into _build/html and open it"
@@ -27,6 +27,8 @@ help:
 	@echo "make test       run the whole test suite (what CI runs)"
 	@echo "make grade A=ch01_learning_from_data [ARGS=\"--workers 4\"]   autograde a whole class in parallel"
 	@echo "make bench      print the benchmark report (notebooks, book build, grading throughput)"
+	@echo "make student-kit DEST=../course-kit   the public students' repository: no solutions, no grading"
+	@echo "make publish    build the book and push _build/html to the gh-pages branch (ghp-import)"
 
 venv: $(STAMP)
 
@@ -64,6 +66,17 @@ grade: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/benchmark.py $(ARGS)
+
+# Publishing by hand (the GitHub Pages workflow in .github/workflows/book.yml does the same on push).
+publish: book
+	@test -x $(BIN)/ghp-import || { echo "ghp-import is not installed: $(BIN)/python -m pip install ghp-import"; exit 1; }
+	$(BIN)/ghp-import --no-jekyll --push --force _build/html
+
+# The students' kit: release notebooks, book (sources and build), data, helper package without
+# grading; see tools/student_kit.py. KIT_ARGS="--no-build" skips building its book.
+student-kit: $(STAMP)
+	@test -n "$(DEST)" || { echo "usage: make student-kit DEST=../course-kit"; exit 1; }
+	$(BIN)/python tools/student_kit.py $(DEST) $(KIT_ARGS)
 
 clean:
 	rm -rf _build .pytest_cache .jupyter_cache submitted autograded feedback gradebook.db

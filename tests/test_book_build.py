@@ -27,7 +27,8 @@ from browser_helpers import (
 PAGES = toc_pages()
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 MATHJAX = ROOT / "book" / "_vendor" / "mathjax"
-REPOSITORY = "https://github.com/dl-keras-course/dl-keras-course"
+#: The one setting behind every launch button, link and install cell (see test_publishing.py).
+REPOSITORY = CONFIG["repository"]["url"]
 
 # --------------------------------------------------------------------------------------------------
 # Configuration (fast)
@@ -49,11 +50,13 @@ def test_config_excludes_everything_but_the_book():
 
 
 def test_config_reader_buttons():
-    assert CONFIG["repository"]["url"] == REPOSITORY
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", REPOSITORY), REPOSITORY
     assert CONFIG["repository"]["branch"] == "main"
     launch = CONFIG["launch_buttons"]
-    for key in ("binderhub_url", "colab_url", "jupyterhub_url"):
+    for key in ("binderhub_url", "colab_url"):
         assert launch[key].startswith("https://"), f"launch_buttons.{key} is not set"
+    # JupyterHub: hidden until an institution sets its hub
+    assert launch.get("jupyterhub_url", "") == "" or launch["jupyterhub_url"].startswith("https://")
     html = CONFIG["html"]
     assert html["use_repository_button"] and html["use_edit_page_button"]
     assert (ROOT / html["favicon"]).is_file()

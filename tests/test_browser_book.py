@@ -23,6 +23,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import unavailable
 from browser_helpers import (
@@ -42,11 +43,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PAGES = toc_pages()
 NOTEBOOK_PAGES = [p for p in PAGES if page_source(p).suffix == ".ipynb"]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+#: The one setting behind the launch buttons and the edit, issue and repository links.
+REPOSITORY = CONFIG["repository"]["url"].rstrip("/")
+BRANCH = CONFIG["repository"].get("branch", "main")
 LAUNCH_SITES = {
-    "Binder": "https://mybinder.org/",
-    "Colab": "https://colab.research.google.com/",
-    "JupyterHub": "https://jupyterhub.example.org/",
+    "Binder": CONFIG["launch_buttons"]["binderhub_url"].rstrip("/") + "/",
+    "Colab": CONFIG["launch_buttons"]["colab_url"].rstrip("/") + "/",
 }
+#: Shown only once an institution sets its hub (hidden while empty).
+JUPYTERHUB = (CONFIG["launch_buttons"].get("jupyterhub_url") or "").rstrip("/")
+if JUPYTERHUB:
+    LAUNCH_SITES["JupyterHub"] = JUPYTERHUB + "/"
 #: WCAG 2 AA: 4.5:1 for body text.
 MIN_CONTRAST = 4.5
 
@@ -97,6 +105,24 @@ async () => {
 """
 
 
+# What a reader sees that is not the course: code boxes that scroll sideways on a desktop
+# screen, and the tests' machinery (myst-nb's glue calls, nbval's markers) in the page's text.
+DESKTOP_WIDTH = 1440
+READER_VIEW_JS = """
+() => {
+  const article = document.querySelector('article.bd-article') || document.body;
+  const wide = Array.from(article.querySelectorAll('div.highlight pre'))
+    .filter(p => !p.closest('.cell_output, .output'))
+    .filter(p => p.scrollWidth - p.clientWidth > 1)
+    .map(p => ({overflow: p.scrollWidth - p.clientWidth,
+                line: p.textContent.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '')}));
+  const text = article.innerText;
+  const machinery = ['glue(', 'NBVAL', 'nbval'].filter(word => text.includes(word));
+  return {wideCode: wide, machinery};
+}
+"""
+
+
 @dataclass
 class PageReport:
     docname: str
@@ -106,6 +132,8 @@ class PageReport:
     info: dict = field(default_factory=dict)
     phone_overflow_px: int = 0
     screenshot: Path | None = None
+    #: Code blocks that scroll sideways at desktop width, and test machinery in the text.
+    reader_view: dict = field(default_factory=dict)
 
 
 class BookVisitor:
@@ -139,6 +167,11 @@ class BookVisitor:
             SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
             report.screenshot = SCREENSHOT_DIR / f"{page_slug(docname)}.png"
             page.screenshot(path=str(report.screenshot), full_page=True)
+            # A desktop screen: from 1440 px the theme's content column has its full width
+            # (a 786 px code box: 92 characters with book/_static/code.css; at 1280 px, 79).
+            page.set_viewport_size({"width": DESKTOP_WIDTH, "height": 900})
+            page.wait_for_timeout(200)
+            report.reader_view = page.evaluate(READER_VIEW_JS)
             # A phone: nothing may make the page scroll sideways.
             page.set_viewport_size({"width": 390, "height": 844})
             page.wait_for_timeout(200)
@@ -250,6 +283,34 @@ def test_page_fits_a_phone_screen(visitor, docname):
     assert overflow <= 1, f"{docname} scrolls sideways by {overflow}px on a 390px-wide screen"
 
 
+@pytest.mark.parametrize("docname", PAGES)
+def test_page_shows_no_test_machinery_and_no_code_scrolls_sideways(visitor, docname):
+    """On a desktop screen every code box fits its lines (88 characters); no glue( or NBVAL."""
+    view = visitor.visit(docname).reader_view
+    assert not view["machinery"], f"{docname} shows test machinery: {view['machinery']}"
+    wide = [f"{w['overflow']}px: {w['line'][:100]}" for w in view["wideCode"]]
+    assert not wide, f"{docname}: code blocks scroll sideways on a desktop screen:\n" + "\n".join(wide)
+
+
+def test_reader_view_check_catches_wide_code_and_machinery(browser, tmp_path):
+    """The check above can fail: a page with a long line and a glue call is caught."""
+    long_line = "x = [" + ", ".join(["123456789"] * 20) + "]"
+    (tmp_path / "page.html").write_text(
+        "<html><body><article class='bd-article' style='width: 700px'>"
+        f"<div class='highlight'><pre>{long_line}\nglue('n', 3, display=False)</pre></div>"
+        "<div class='highlight'><pre>print(1)</pre></div></article></body></html>"
+    )
+    with serve(tmp_path) as base:
+        page = browser.new_page()
+        try:
+            page.goto(base + "page.html")
+            view = page.evaluate(READER_VIEW_JS)
+        finally:
+            page.close()
+    assert view["machinery"] == ["glue("]
+    assert len(view["wideCode"]) == 1 and view["wideCode"][0]["line"] == long_line
+
+
 class _Anchors(HTMLParser):
     def __init__(self):
         super().__init__()
@@ -306,18 +367,23 @@ def test_internal_links_and_anchors_resolve(visitor, site, docname):
 def test_notebook_page_has_launch_and_download_buttons(visitor, site, docname):
     links = visitor.visit(docname).info["links"]
     source = f"{docname}.ipynb"
+    owner_repo = REPOSITORY.split("github.com/", 1)[1]
     for name, prefix in LAUNCH_SITES.items():
         hits = [link for link in links if link.startswith(prefix)]
         assert hits, f"{docname}: no {name} launch button"
-        assert any("dl-keras-course" in h and source in urllib.parse.unquote(h) for h in hits), hits
+        assert any(owner_repo in h and source in urllib.parse.unquote(h) for h in hits), hits
+    if not JUPYTERHUB:
+        assert not any("jupyterhub" in link.lower() or "hub/user-redirect" in link
+                       for link in links), f"{docname}: a JupyterHub button without a hub"
     download = urllib.parse.urljoin(site, f"_sources/{source}")
     assert download in links, f"{docname}: no 'download .ipynb' button"
     with urllib.request.urlopen(download, timeout=10) as response:
         notebook = json.loads(response.read())
     assert notebook["nbformat"] == 4 and notebook["cells"]
-    edit = f"https://github.com/dl-keras-course/dl-keras-course/edit/main/{source}"
+    edit = f"{REPOSITORY}/edit/{BRANCH}/{source}"
     assert edit in links, f"{docname}: no 'edit this page' button"
-    assert "https://github.com/dl-keras-course/dl-keras-course" in links, "no repository button"
+    assert REPOSITORY in links, "no repository button"
+    assert any(link.startswith(f"{REPOSITORY}/issues") for link in links), "no issue button"
 
 
 def test_search_finds_a_chapter_keyword(browser, site):

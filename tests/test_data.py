@@ -375,6 +375,17 @@ def scan_cell_code(code: str) -> list[tuple[int, str, str]]:
     return findings
 
 
+def _launch_cell_source() -> str:
+    """The book pages' launch cell (tools/launch_cell.py): it downloads only where the course
+    is not installed (Colab), never locally or in CI, so it alone is exempt, word for word."""
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        import launch_cell
+    finally:
+        sys.path.remove(str(REPO / "tools"))
+    return launch_cell.cell_source(REPO)
+
+
 def scan_notebook(nb: dict) -> list[tuple[int, str, str]]:
     """Network use in the code cells of a notebook (markdown cells are prose, never code)."""
     findings = []
@@ -383,6 +394,8 @@ def scan_notebook(nb: dict) -> list[tuple[int, str, str]]:
             continue
         src = cell.get("source", "")
         src = "".join(src) if isinstance(src, list) else src
+        if cell.get("id") == "dlcourse-launch" and src == _launch_cell_source():
+            continue
         findings += [(line, f"cell {n}", what) for line, _, what in scan_cell_code(src)]
     return findings
 
@@ -449,6 +462,18 @@ BAD_SNIPPETS = [
     "df = pd.read_csv('https://example.org/wine.csv')\n",
     "base = keras.applications.VGG16(weights='imagenet', include_top=False)\n",
 ]
+
+
+def test_only_the_exact_launch_cell_is_exempt():
+    """The launch cell, edited or under another id, is scanned like any other cell."""
+    source = _launch_cell_source()
+    assert scan_cell_code(source), "the scanner must see the launch cell's download"
+    exact = {"cells": [{"cell_type": "code", "id": "dlcourse-launch", "source": source}]}
+    assert scan_notebook(exact) == []
+    other_id = {"cells": [{"cell_type": "code", "id": "setup", "source": source}]}
+    edited = {"cells": [{"cell_type": "code", "id": "dlcourse-launch",
+                         "source": source + "\nurl = 'https://example.org/x.csv'"}]}
+    assert scan_notebook(other_id) and scan_notebook(edited)
 
 
 @pytest.mark.parametrize("code", BAD_SNIPPETS)
