@@ -72,23 +72,23 @@ CASES = {
         cell_timeout=60,
     ),
     "ch04_sgd": GradingCases(
-        # floor instead of ceiling: q2 (1 point) lost, 14 - 1 = 13
+        # floor instead of ceiling: q2 (1 point) lost, 15 - 1 = 14
         wrong_answer=(
             "q2_steps_per_epoch",
             "def steps_per_epoch(n, batch_size):\n    return n // batch_size\n",
+            14.0,
+        ),
+        # log_cosh returns the MSE (q1, 2 points) behind a test cell edited to `pass`: the test is restored, 13
+        tampered=(
+            "q1_log_cosh",
+            "def log_cosh(y_true, y_pred):\n    return float(np.mean((y_pred - y_true) ** 2))\n",
+            "q1_log_cosh_test",
             13.0,
         ),
-        # huber returns the MSE (q1, 2 points) behind a test cell edited to `pass`: the test is restored, 12
-        tampered=(
-            "q1_huber",
-            "def huber(y_true, y_pred, delta=1.0):\n    return float(np.mean((y_pred - y_true) ** 2))\n",
-            "q1_huber_test",
-            12.0,
-        ),
-        # q3 (3 points) never finishes: interrupted, sgd_step is undefined, the rest is graded, 11
-        infinite_loop=("q3_sgd_step", 11.0),
+        # q3 (3 points) never finishes: interrupted, sgd_step_mae is undefined, the rest is graded, 12
+        infinite_loop=("q3_sgd_step_mae", 12.0),
         # the timeout leaves room for the slowest cells on a slow machine: the set-up cell (imports
-        # TensorFlow), the learning-rate sweep of q5 and the training of q6
+        # TensorFlow), the learning-rate sweep of q6 and the training of q7
         cell_timeout=60,
     ),
 }
