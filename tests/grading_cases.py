@@ -43,15 +43,11 @@ CASES = {
         cell_timeout=20,
     ),
     "ch03_activations": GradingCases(
-        # rainfall_mm answered "linear" instead of "relu": q7 (2 points) lost, 19 - 2 = 17
+        # targets in [0, 1] answered "tanh": q7 (2 points) lost, 19 - 2 = 17
         wrong_answer=(
             "q7_output_activation",
-            "output_activation = {\n"
-            "    \"temperature_celsius\": \"linear\",\n"
-            "    \"probability_of_rain\": \"sigmoid\",\n"
-            "    \"rainfall_mm\": \"linear\",\n"
-            "    \"steering_angle\": \"tanh\",\n"
-            "}\n",
+            "def choose_output_activation(y):\n"
+            "    return \"tanh\" if -1 <= min(y) and max(y) <= 1 else (\"relu\" if min(y) >= 0 else \"linear\")\n",
             17.0,
         ),
         # collapse forgets b1 (q5, 3 points) behind a test cell edited to `pass`: the test is restored, 16
@@ -68,7 +64,7 @@ CASES = {
         ),
         # q1 (3 points) never finishes: interrupted, the rest is graded, 16; the timeout leaves room
         # for the set-up cell, which imports TensorFlow, and q6's training on a slow machine
-        infinite_loop=("q1_leaky_relu", 16.0),
+        infinite_loop=("q1_elu", 16.0),
         cell_timeout=60,
     ),
     "ch04_sgd": GradingCases(
