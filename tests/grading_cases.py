@@ -22,11 +22,11 @@ CASES = {
         cell_timeout=15,
     ),
     "ch02_neurons": GradingCases(
-        # the weights without the biases: q3 (2 points) lost, 16 - 2 = 14
+        # the biases left out of the budget: q3 (2 points) lost, 16 - 2 = 14
         wrong_answer=(
-            "q3_count_params",
-            "def count_dense_params(layer_sizes):\n"
-            "    return sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:]))\n",
+            "q3_max_hidden_units",
+            "def max_hidden_units(n_inputs, n_outputs, budget):\n"
+            "    return budget // (n_inputs + n_outputs)\n",
             14.0,
         ),
         # rows not transposed into columns (q5, 2 points) behind a test cell edited to `pass`:
