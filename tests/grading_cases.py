@@ -22,11 +22,11 @@ CASES = {
         cell_timeout=15,
     ),
     "ch02_neurons": GradingCases(
-        # the weights without the biases: q3 (2 points) lost, 16 - 2 = 14
+        # the biases left out of the budget: q3 (2 points) lost, 16 - 2 = 14
         wrong_answer=(
-            "q3_count_params",
-            "def count_dense_params(layer_sizes):\n"
-            "    return sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:]))\n",
+            "q3_max_hidden_units",
+            "def max_hidden_units(n_inputs, n_outputs, budget):\n"
+            "    return budget // (n_inputs + n_outputs)\n",
             14.0,
         ),
         # rows not transposed into columns (q5, 2 points) behind a test cell edited to `pass`:
@@ -43,15 +43,11 @@ CASES = {
         cell_timeout=20,
     ),
     "ch03_activations": GradingCases(
-        # rainfall_mm answered "linear" instead of "relu": q7 (2 points) lost, 19 - 2 = 17
+        # targets in [0, 1] answered "tanh": q7 (2 points) lost, 19 - 2 = 17
         wrong_answer=(
             "q7_output_activation",
-            "output_activation = {\n"
-            "    \"temperature_celsius\": \"linear\",\n"
-            "    \"probability_of_rain\": \"sigmoid\",\n"
-            "    \"rainfall_mm\": \"linear\",\n"
-            "    \"steering_angle\": \"tanh\",\n"
-            "}\n",
+            "def choose_output_activation(y):\n"
+            "    return \"tanh\" if -1 <= min(y) and max(y) <= 1 else (\"relu\" if min(y) >= 0 else \"linear\")\n",
             17.0,
         ),
         # collapse forgets b1 (q5, 3 points) behind a test cell edited to `pass`: the test is restored, 16
@@ -68,27 +64,27 @@ CASES = {
         ),
         # q1 (3 points) never finishes: interrupted, the rest is graded, 16; the timeout leaves room
         # for the set-up cell, which imports TensorFlow, and q6's training on a slow machine
-        infinite_loop=("q1_leaky_relu", 16.0),
+        infinite_loop=("q1_elu", 16.0),
         cell_timeout=60,
     ),
     "ch04_sgd": GradingCases(
-        # floor instead of ceiling: q2 (1 point) lost, 14 - 1 = 13
+        # floor instead of ceiling: q2 (1 point) lost, 15 - 1 = 14
         wrong_answer=(
             "q2_steps_per_epoch",
             "def steps_per_epoch(n, batch_size):\n    return n // batch_size\n",
+            14.0,
+        ),
+        # log_cosh returns the MSE (q1, 2 points) behind a test cell edited to `pass`: the test is restored, 13
+        tampered=(
+            "q1_log_cosh",
+            "def log_cosh(y_true, y_pred):\n    return float(np.mean((y_pred - y_true) ** 2))\n",
+            "q1_log_cosh_test",
             13.0,
         ),
-        # huber returns the MSE (q1, 2 points) behind a test cell edited to `pass`: the test is restored, 12
-        tampered=(
-            "q1_huber",
-            "def huber(y_true, y_pred, delta=1.0):\n    return float(np.mean((y_pred - y_true) ** 2))\n",
-            "q1_huber_test",
-            12.0,
-        ),
-        # q3 (3 points) never finishes: interrupted, sgd_step is undefined, the rest is graded, 11
-        infinite_loop=("q3_sgd_step", 11.0),
+        # q3 (3 points) never finishes: interrupted, sgd_step_mae is undefined, the rest is graded, 12
+        infinite_loop=("q3_sgd_step_mae", 12.0),
         # the timeout leaves room for the slowest cells on a slow machine: the set-up cell (imports
-        # TensorFlow), the learning-rate sweep of q5 and the training of q6
+        # TensorFlow), the learning-rate sweep of q6 and the training of q7
         cell_timeout=60,
     ),
 }

@@ -145,29 +145,48 @@ def test_bias_trick_names_the_mistake(add, pack, message):
 
 # ---------------------------------------------------------------- question 3
 
-def right_count(sizes):
+def right_width(n_inputs, n_outputs, budget):
+    return max(0, (budget - n_outputs) // (n_inputs + 1 + n_outputs))
+
+
+def width_by_search(n_inputs, n_outputs, budget):
+    """Another right answer: count up until the next unit would break the budget."""
+    h = 0
+    while (n_inputs + 1) * (h + 1) + (h + 2) * n_outputs <= budget:
+        h += 1
+    return h
+
+
+def page_count(sizes):
+    """The chapter's parameter count, copied unchanged: it answers another question."""
     return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
 
 
-def test_count_params_matches_keras_on_the_chapter_networks():
+def test_parameter_count_matches_keras_on_the_chapter_networks():
     assert checks.keras_param_count([7, 4, 3, 1]) == 51
     assert checks.keras_param_count([784, 512, 512, 512, 10]) == 932_362
-    checks.check_count_dense_params(right_count)
-    checks.check_count_dense_params(right_count, [[784, 512, 512, 512, 10], [1, 1]])
+
+
+def test_max_hidden_units_accepts_a_formula_or_a_search():
+    checks.check_max_hidden_units(right_width)
+    checks.check_max_hidden_units(width_by_search, [(11, 1, 200), (3, 2, 5), (30, 4, 1000)])
 
 
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (lambda s: sum(a * b for a, b in zip(s, s[1:])), "the weights only"),
-        (lambda s: sum(a * (b + 1) for a, b in zip(s, s[1:])), "Keras counts 51"),
-        (lambda s: None, "forget `return`"),
+        (lambda n, o, budget: budget // (n + o), "leaves out the biases"),
+        (lambda n, o, budget: right_width(n, o, budget) + 1, "more than the budget"),
+        (lambda n, o, budget: right_width(n, o, budget) - 1, "a wider hidden layer still fits"),
+        (lambda n, o, budget: float(right_width(n, o, budget)), "whole number"),
+        (lambda n, o, budget: page_count([n, budget, o]), "more than the budget"),
+        (lambda n, o, budget: None, "forget `return`"),
         (not_written, "not written yet"),
     ],
 )
-def test_count_params_names_the_mistake(wrong, message):
+def test_max_hidden_units_names_the_mistake(wrong, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_count_dense_params(wrong)
+        checks.check_max_hidden_units(wrong)
 
 
 # ---------------------------------------------------------------- question 4
@@ -236,52 +255,83 @@ def test_set_weights_names_the_mistake(wrong, weights, message):
 @pytest.fixture(scope="module")
 def linear_data():
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(200, 11)).astype("float32")
-    y = (X @ rng.normal(size=11) * 0.3 + 5.6 + rng.normal(0, 0.5, 200)).astype("float32")
-    return X, y
+    w = rng.normal(size=10)
+    X = rng.normal(size=(300, 10)).astype("float32")
+    y = (X @ w * 0.3 + 10.4 + rng.normal(0, 0.5, 300)).astype("float32")
+    return X[:200], y[:200], X[200:], y[200:]
 
 
-def test_linear_unit_fit_accepts_a_trained_unit(linear_data):
-    X, y = linear_data
+def _trained_unit(X, y, epochs):
     keras.utils.set_random_seed(0)
-    model = stack(11, Dense(1))
+    model = stack(10, Dense(1))
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05), loss="mse")
-    model.fit(X, y, epochs=10, batch_size=32, verbose=0)
-    checks.check_linear_unit_fit(model, X, y, threshold=0.55)
-    with pytest.raises(AssertionError, match=r"validation MSE of \d\.\d+; the exercise asks for less than 0.01"):
-        checks.check_linear_unit_fit(model, X, y, threshold=0.01)
+    model.fit(X, y, epochs=epochs, batch_size=32, verbose=0)
+    return model
+
+
+def test_linear_unit_fit_accepts_a_unit_trained_to_convergence(linear_data):
+    X, y, X_eval, y_eval = linear_data
+    checks.check_linear_unit_fit(_trained_unit(X, y, 30), X, y, X_eval, y_eval)
+
+
+def test_linear_unit_fit_rejects_a_unit_far_from_least_squares(linear_data):
+    X, y, X_eval, y_eval = linear_data
+    with pytest.raises(AssertionError, match=r"least squares on the training rows\) reaches \d\.\d+"):
+        checks.check_linear_unit_fit(_trained_unit(X, y, 1), X, y, X_eval, y_eval)
 
 
 def test_linear_unit_fit_names_the_mistake(linear_data):
-    X, y = linear_data
+    X, y, X_eval, y_eval = linear_data
     with pytest.raises(AssertionError, match="not been trained yet"):
-        checks.check_linear_unit_fit(stack(11, Dense(1)), X, y, threshold=0.55)
+        checks.check_linear_unit_fit(stack(10, Dense(1)), X, y, X_eval, y_eval)
     with pytest.raises(AssertionError, match="has 2 Dense layers"):
-        checks.check_linear_unit_fit(stack(11, Dense(4), Dense(1)), X, y, threshold=0.55)
+        checks.check_linear_unit_fit(stack(10, Dense(4), Dense(1)), X, y, X_eval, y_eval)
     with pytest.raises(AssertionError, match="uses activation 'relu'"):
-        checks.check_linear_unit_fit(stack(11, Dense(1, activation="relu")), X, y, threshold=0.55)
+        checks.check_linear_unit_fit(stack(10, Dense(1, activation="relu")), X, y, X_eval, y_eval)
+    with pytest.raises(AssertionError, match="10 features"):  # the page's 11-feature quality unit
+        checks.check_linear_unit_fit(stack(11, Dense(1)), X, y, X_eval, y_eval)
     with pytest.raises(AssertionError, match="still None"):
-        checks.check_linear_unit_fit(None, X, y, threshold=0.55)
+        checks.check_linear_unit_fit(None, X, y, X_eval, y_eval)
 
 
 # ---------------------------------------------------------------- question 7
 
 def right_predict(model, X):
-    kernel, bias = model.get_weights()
+    functions = {"linear": lambda z: z, "relu": lambda z: np.maximum(z, 0), "sigmoid": lambda z: 1 / (1 + np.exp(-z))}
+    out = np.asarray(X, dtype=float)
+    for layer in model.layers:
+        kernel, bias = layer.get_weights()
+        out = functions[layer.activation.__name__](out @ kernel + bias)
+    return out
+
+
+def page_predict(model, X):
+    """The chapter's one-layer computation, copied unchanged."""
+    kernel, bias = model.get_weights()[:2]
     return X @ kernel + bias
 
 
-def test_numpy_predict_accepts_kernel_and_bias():
+def no_activations(model, X):
+    weights = model.get_weights()
+    out = X
+    for kernel, bias in zip(weights[::2], weights[1::2]):
+        out = out @ kernel + bias
+    return out
+
+
+def test_numpy_predict_accepts_a_forward_pass_through_every_layer():
     checks.check_numpy_predict(right_predict)
-    checks.check_numpy_predict(right_predict, inputs=4, units=3, n=5, seed=2)
+    checks.check_numpy_predict(right_predict, layer_sizes=(4, 3), activations=("linear",), n=5, seed=2)
+    checks.check_numpy_predict(right_predict, layer_sizes=(3, 6, 1), activations=("sigmoid", "relu"), seed=4)
 
 
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (lambda m, X: X @ m.get_weights()[0], "leave out the bias"),
-        (lambda m, X: (X @ m.get_weights()[0] + m.get_weights()[1]).ravel(), r"should have shape \(6, 1\)"),
-        (lambda m, X: X @ m.get_weights()[0] - m.get_weights()[1], "not right"),
+        (no_activations, "skip the activations"),
+        (page_predict, r"should have shape \(6, 2\)"),
+        (lambda m, X: right_predict(m, X).ravel(), r"should have shape \(6, 2\)"),
+        (lambda m, X: right_predict(m, X) + 0.1, "not right"),
         (lambda m, X: None, "forget `return`"),
         (not_written, "not written yet"),
     ],

@@ -12,88 +12,101 @@ def not_written(*args):
     raise NotImplementedError()
 
 
-def right_leaky(z, alpha=0.1):
+def right_elu(z, alpha=1.0):
+    z = np.asarray(z, dtype=float)
+    return np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0)))
+
+
+def right_elu_grad(z, alpha=1.0):
+    z = np.asarray(z, dtype=float)
+    return np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0)))
+
+
+def elu_grad_from_value(z, alpha=1.0):
+    """Another right answer: for z <= 0 the slope is g(z) + alpha."""
+    z = np.asarray(z, dtype=float)
+    return np.where(z > 0, 1.0, right_elu(z, alpha) + alpha)
+
+
+def page_leaky(z, alpha=0.1):
+    """The chapter page's leaky ReLU, copied unchanged."""
     return np.where(np.asarray(z) > 0, z, alpha * np.asarray(z))
 
 
-def right_leaky_grad(z, alpha=0.1):
-    return np.where(np.asarray(z) > 0, 1.0, alpha)
+# ---------------------------------------------------------------- question 1: ELU
 
 
-# ---------------------------------------------------------------- question 1
+def test_elu_accepts_right_answers_for_any_alpha_and_shape():
+    checks.check_elu(right_elu, right_elu_grad)
+    checks.check_elu(right_elu, elu_grad_from_value)
+    checks.check_elu(right_elu, right_elu_grad, z=np.linspace(-2, 2, 12).reshape(3, 4), alpha=1.7)
 
 
-def test_leaky_relu_accepts_a_right_answer_for_any_alpha_and_shape():
-    checks.check_leaky_relu(right_leaky, right_leaky_grad)
-    checks.check_leaky_relu(right_leaky, right_leaky_grad, z=np.linspace(-2, 2, 12).reshape(3, 4), alpha=0.3)
-
-
-def test_leaky_relu_matches_keras():
+def test_elu_reference_matches_keras():
     z = np.linspace(-3, 3, 13)
-    theirs = keras.ops.convert_to_numpy(keras.activations.leaky_relu(z.astype("float32"), negative_slope=0.3))
-    assert np.allclose(checks.reference_leaky_relu(z, 0.3), theirs, atol=1e-6)
+    theirs = keras.ops.convert_to_numpy(keras.activations.elu(z.astype("float32"), alpha=0.7))
+    assert np.allclose(checks.reference_elu(z, 0.7), theirs, atol=1e-6)
 
 
 @pytest.mark.parametrize(
     "f, grad, message",
     [
-        (not_written, right_leaky_grad, "not written yet"),
-        (right_leaky, not_written, "`leaky_relu_grad` is not written yet"),
-        (lambda z, alpha=0.1: np.maximum(0, z), right_leaky_grad, "plain ReLU"),
-        (lambda z, alpha=0.1: np.where(z > 0, z, 0.01 * z), right_leaky_grad, "use the argument `alpha`"),
-        (lambda z, alpha=0.1: np.where(z > 0, z, -alpha * z), right_leaky_grad, "negative inputs are not right"),
-        (lambda z, alpha=0.1: np.where(z > 0, 2 * z, alpha * z), right_leaky_grad, "positive z"),
-        (lambda z, alpha=0.1: [0.0], right_leaky_grad, "shape"),
-        (right_leaky, lambda z, alpha=0.1: right_leaky(z, alpha), "function's values"),
-        (right_leaky, lambda z, alpha=0.1: np.where(z >= 0, 1.0, alpha), "At z = 0"),
-        (right_leaky, lambda z, alpha=0.1: np.where(z > 0, 1.0, 0.0), "slope of leaky ReLU is alpha"),
-        (right_leaky, lambda z, alpha=0.1: np.where(z > 0, 1.0, alpha * z), "slope of leaky ReLU is alpha"),
-        (right_leaky, lambda z, alpha=0.1: 1.0, "one derivative per element"),
+        (not_written, right_elu_grad, "not written yet"),
+        (right_elu, not_written, "`elu_grad` is not written yet"),
+        (lambda z, alpha=1.0: np.maximum(0, z), right_elu_grad, "plain ReLU"),
+        (page_leaky, right_elu_grad, "straight line, which is leaky ReLU"),
+        (lambda z, alpha=1.0: right_elu(z, 1.0), right_elu_grad, "use the argument `alpha`"),
+        (lambda z, alpha=1.0: np.where(z > 0, z, alpha * np.exp(z)), right_elu_grad, "wrong for negative z"),
+        (lambda z, alpha=1.0: np.where(z > 0, 2 * z, right_elu(z, alpha)), right_elu_grad, "positive z"),
+        (lambda z, alpha=1.0: [0.0], right_elu_grad, "shape"),
+        (right_elu, lambda z, alpha=1.0: right_elu(z, alpha), "function's values"),
+        (right_elu, lambda z, alpha=1.0: np.where(z > 0, 1.0, alpha), "same slope for every negative z"),
+        (right_elu, lambda z, alpha=1.0: np.where(z > 0, 1.0, np.exp(z)), "differentiate the negative branch"),
+        (right_elu, lambda z, alpha=1.0: np.where(z >= 0, 1.0, alpha * np.exp(np.minimum(z, 0))), "At z = 0"),
+        (right_elu, lambda z, alpha=1.0: 1.0, "one derivative per element"),
     ],
 )
-def test_leaky_relu_names_the_mistake(f, grad, message):
+def test_elu_names_the_mistake(f, grad, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_leaky_relu(f, grad)
+        checks.check_elu(f, grad)
 
 
-# ---------------------------------------------------------------- question 2
-
-RANGES = {
-    "identity": (-np.inf, np.inf),
-    "sigmoid": (0, 1),
-    "tanh": (-1, 1),
-    "relu": (0, np.inf),
-    "leaky_relu": (-np.inf, np.inf),
-}
+# ---------------------------------------------------------------- question 2: dead units
 
 
-def test_ranges_accept_the_right_bounds():
-    checks.check_ranges(RANGES)
-    checks.check_ranges({k: list(v) for k, v in RANGES.items()})
+def right_dead(W, b, X):
+    return [int(i) for i in np.flatnonzero(np.all(X @ W + b <= 0, axis=0))]
+
+
+def test_dead_units_accepts_lists_and_arrays_in_any_order():
+    checks.check_dead_units(right_dead)
+    checks.check_dead_units(lambda W, b, X: np.array(right_dead(W, b, X)[::-1]))
+    rng = np.random.default_rng(2)
+    checks.check_dead_units(right_dead, rng.normal(size=(3, 9)), rng.normal(-1, 1, 9), rng.normal(size=(20, 3)))
+
+
+def test_dead_units_reference_on_a_hand_example():
+    X = np.array([[1.0, 2.0], [-1.0, 0.5]])
+    W = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+    b = np.array([0.0, 0.0, 0.0])
+    assert checks.reference_dead_units(W, b, X) == [1, 2]  # unit 2 sums to exactly 0: ReLU gives 0
 
 
 @pytest.mark.parametrize(
-    "change, message",
+    "wrong, message",
     [
-        ({"tanh": (0, 1)}, r"too narrow: tanh\(-"),
-        ({"sigmoid": (-1, 1)}, "too wide"),
-        ({"relu": (0, 100)}, r"too narrow: relu\("),
-        ({"leaky_relu": (0, np.inf)}, r"too narrow: leaky_relu\(-"),
-        ({"leaky_relu": (-5, np.inf)}, r"too narrow: leaky_relu\(-"),
-        ({"identity": (np.inf, -np.inf)}, "lower bound above"),
-        ({"sigmoid": 1}, "tuple of two"),
-        ({"sigmoid": ("zero", "one")}, "numbers"),
-        ({"relu": None}, "still None"),
+        (lambda W, b, X: [int(i) for i in np.flatnonzero(np.any(X @ W + b <= 0, axis=0))], "only some examples"),
+        (lambda W, b, X: [int(i) for i in np.flatnonzero(np.all(X @ W + b < 0, axis=0))], "exactly 0"),
+        (lambda W, b, X: [int(i) for i in np.flatnonzero(np.all(X @ W <= 0, axis=0))], "ignores the bias"),
+        (lambda W, b, X: np.all(X @ W + b <= 0, axis=0), "boolean mask"),
+        (lambda W, b, X: [i + 1 for i in right_dead(W, b, X)], "not right|numbered 0 to"),
+        (lambda W, b, X: None, "returned None"),
+        (not_written, "not written yet"),
     ],
 )
-def test_ranges_name_the_mistake(change, message):
+def test_dead_units_names_the_mistake(wrong, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_ranges({**RANGES, **change})
-
-
-def test_ranges_need_every_activation():
-    with pytest.raises(AssertionError, match="no entry for 'tanh'"):
-        checks.check_ranges({k: v for k, v in RANGES.items() if k != "tanh"})
+        checks.check_dead_units(wrong)
 
 
 # ---------------------------------------------------------------- question 3
@@ -241,6 +254,7 @@ def test_collapse_accepts_the_combined_layer():
         (lambda W1, b1, W2, b2: (W1 @ W2 * 2, b1 @ W2 + b2), "combined W"),
         (lambda W1, b1, W2, b2: (W1 @ W2, b1 @ W2 + 2 * b2), "one-layer outputs"),
         (lambda W1, b1, W2, b2: [W1 @ W2, b1 @ W2 + b2], "tuple of two"),
+        (lambda W1, b1, W2, b2: (W1 @ W2, b1 + b2), "raised ValueError.*b1 \\(4,\\).*b2 \\(2,\\)"),
     ],
 )
 def test_collapse_names_the_mistake(wrong, message):
@@ -291,42 +305,49 @@ def curve():
     return X, y
 
 
-def _curve_model(hidden_activation="relu", output_activation=None, units=1, fit=True, data=None, epochs=10):
+def _curve_model(layers, data=None, epochs=40):
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input(shape=(1,)),
-        keras.layers.Dense(32, activation=hidden_activation),
-        keras.layers.Dense(32, activation=hidden_activation),
-        keras.layers.Dense(units, activation=output_activation),
-    ])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
-    if fit:
+    model = keras.Sequential([keras.Input(shape=(1,)), *layers])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02), loss="mse")
+    if data is not None:
         model.fit(*data, epochs=epochs, batch_size=32, verbose=0)
     return model
 
 
-def test_curve_model_accepts_a_trained_relu_network(curve):
-    checks.check_curve_model(_curve_model(data=curve), *curve, threshold=0.1)
-
-
-def test_curve_model_rejects_an_undertrained_network(curve):
-    with pytest.raises(AssertionError, match="MSE on the data is"):
-        checks.check_curve_model(_curve_model(data=(curve[0][:64], curve[1][:64]), epochs=1), *curve, threshold=0.1)
+Dense, Activation = keras.layers.Dense, keras.layers.Activation
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "layers",
     [
-        ({"hidden_activation": None}, "straight line"),
-        ({"output_activation": "relu"}, "regression output"),
-        ({"units": 2}, "one number per example"),
-        ({"fit": False}, "not been trained"),
+        lambda: [Dense(16, activation="relu"), Dense(1)],
+        lambda: [Dense(16), Activation("relu"), Dense(1)],  # Dense followed by Activation
+        lambda: [Dense(16, activation="relu"), Dense(1, activation="relu")],  # x**2 is (almost) never negative
     ],
 )
-def test_curve_model_names_the_mistake(curve, kwargs, message):
-    model = _curve_model(**{"fit": False, **kwargs})
-    with pytest.raises(AssertionError, match=message):
+def test_curve_model_accepts_every_small_nonlinear_network(curve, layers):
+    checks.check_curve_model(_curve_model(layers(), data=curve), *curve, threshold=0.1, max_params=50)
+
+
+def test_curve_model_rejects_an_undertrained_network(curve):
+    model = _curve_model([Dense(16, activation="relu"), Dense(1)], data=(curve[0][:64], curve[1][:64]), epochs=1)
+    with pytest.raises(AssertionError, match="MSE on the data is"):
         checks.check_curve_model(model, *curve, threshold=0.1)
+
+
+@pytest.mark.parametrize(
+    "layers, message",
+    [
+        (lambda: [Dense(16), Dense(1)], "straight line"),
+        (lambda: [Dense(16), Activation("linear"), Dense(1)], "straight line"),
+        (lambda: [Dense(32, activation="relu"), Dense(32, activation="relu"), Dense(1)], "1,153 parameters"),
+        (lambda: [Dense(16, activation="relu"), Dense(2)], "one number per example"),
+        (lambda: [Dense(16, activation="relu"), Dense(1)], "not been trained"),
+    ],
+)
+def test_curve_model_names_the_mistake(curve, layers, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_curve_model(_curve_model(layers()), *curve, threshold=0.1)
 
 
 def test_curve_model_needs_a_hidden_layer_and_a_model(curve):
@@ -339,33 +360,39 @@ def test_curve_model_needs_a_hidden_layer_and_a_model(curve):
 
 # ---------------------------------------------------------------- question 7
 
-CHOICES = {
-    "temperature_celsius": "linear",
-    "probability_of_rain": "sigmoid",
-    "rainfall_mm": "relu",
-    "steering_angle": "tanh",
-}
+
+def right_choice(y):
+    lo, hi = min(y), max(y)
+    if 0 <= lo and hi <= 1:
+        return "sigmoid"
+    if -1 <= lo and hi <= 1:
+        return "tanh"
+    return "relu" if lo >= 0 else "linear"
 
 
-def test_output_activations_accept_the_matching_ranges():
-    checks.check_output_activations(CHOICES)
+def test_output_activation_accepts_the_narrowest_fitting_range():
+    checks.check_output_activation(right_choice)
+    checks.check_output_activation(right_choice, [np.array([0.0, 1.0]), np.array([-1.0, 1.0]), np.array([0.0, 7.0])])
 
 
 @pytest.mark.parametrize(
-    "change, message",
+    "wrong, message",
     [
-        ({"rainfall_mm": "linear"}, "never negative"),
-        ({"steering_angle": "sigmoid"}, "between -1 and 1"),
-        ({"probability_of_rain": "softmax"}, "Keras names"),
-        ({"temperature_celsius": "identity"}, "Keras names"),
-        ({"temperature_celsius": None}, "still None"),
+        (lambda y: "linear", "narrower range fits"),
+        (lambda y: "sigmoid", "can never output"),
+        (lambda y: "tanh" if min(y) >= -1 and max(y) <= 1 else right_choice(y), "narrower range fits"),
+        (lambda y: "relu" if min(y) >= 0 else "linear", "narrower range fits"),
+        (lambda y: "identity", "Keras names"),
+        (lambda y: None, "returned None"),
+        (not_written, "not written yet"),
     ],
 )
-def test_output_activations_name_the_mistake(change, message):
+def test_output_activation_names_the_mistake(wrong, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_output_activations({**CHOICES, **change})
+        checks.check_output_activation(wrong)
 
 
-def test_output_activations_need_every_task():
-    with pytest.raises(AssertionError, match="no entry for 'steering_angle'"):
-        checks.check_output_activations({k: v for k, v in CHOICES.items() if k != "steering_angle"})
+def test_output_activation_messages_never_name_the_answer():
+    with pytest.raises(AssertionError) as error:
+        checks.check_output_activation(lambda y: "linear")
+    assert "sigmoid" not in str(error.value) and "tanh" not in str(error.value)

@@ -12,56 +12,56 @@ def not_written(*args):
     raise NotImplementedError()
 
 
-# ------------------------------------------------------------------ question 1: Huber
-def right_huber(y_true, y_pred, delta=1.0):
-    e = np.abs(y_pred - y_true)
+# ------------------------------------------------------------------ question 1: log-cosh
+def right_log_cosh(y_true, y_pred):
+    e = np.abs(np.asarray(y_pred, float) - np.asarray(y_true, float))
+    return float(np.mean(e + np.log1p(np.exp(-2 * e)) - np.log(2)))
+
+
+def stable_via_logaddexp(y_true, y_pred):
+    e = np.asarray(y_pred, float) - np.asarray(y_true, float)
+    return float(np.mean(np.logaddexp(e, -e) - np.log(2)))
+
+
+def naive_log_cosh(y_true, y_pred):
+    with np.errstate(over="ignore"):
+        return float(np.mean(np.log(np.cosh(np.asarray(y_pred) - np.asarray(y_true)))))
+
+
+def page_huber(y_true, y_pred, delta=1.0):
+    """The chapter page's Huber loss, copied unchanged."""
+    e = np.abs(np.asarray(y_pred, float) - np.asarray(y_true, float))
     return float(np.mean(np.where(e <= delta, 0.5 * e**2, delta * (e - 0.5 * delta))))
 
 
-def test_huber_reference_matches_keras():
+def test_log_cosh_reference_matches_keras():
     keras = pytest.importorskip("keras")
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(1)
     t, p = rng.normal(0, 3, 30), rng.normal(0, 3, 30)
-    for delta in (0.5, 1.0, 2.0):
-        want = float(keras.losses.Huber(delta=delta)(t[None], p[None]))
-        assert np.isclose(checks.reference_huber(t, p, delta), want, rtol=1e-5)
+    want = float(keras.losses.LogCosh()(t.reshape(1, -1), p.reshape(1, -1)))
+    assert abs(checks.reference_log_cosh(t, p) - want) < 1e-5
 
 
-def test_huber_accepts_the_mean_huber_loss():
-    checks.check_huber(right_huber)
-    checks.check_huber(right_huber, np.zeros(4), np.array([0.1, -0.3, 2.0, -5.0]), delta=0.5)
+@pytest.mark.parametrize("right", [right_log_cosh, stable_via_logaddexp])
+def test_log_cosh_accepts_every_stable_form(right):
+    checks.check_log_cosh(right)
+    checks.check_log_cosh(right, np.array([1.0, -2.0]), np.array([4000.0, 3.0]))
 
 
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (lambda t, p, d=1.0: float(np.mean((p - t) ** 2)), "mean squared error"),
-        (lambda t, p, d=1.0: float(np.mean(np.abs(p - t))), "mean absolute error"),
-        (
-            lambda t, p, d=1.0: float(np.mean(np.where(np.abs(p - t) <= d, (p - t) ** 2, d * (np.abs(p - t) - 0.5 * d)))),
-            "factor 0.5",
-        ),
-        (
-            lambda t, p, d=1.0: float(np.mean(np.where(np.abs(p - t) <= d, 0.5 * (p - t) ** 2, d * np.abs(p - t)))),
-            "subtract 0.5",
-        ),
-        (
-            lambda t, p, d=1.0: float(np.mean(np.where(np.abs(p - t) <= d, 0.5 * (p - t) ** 2, d * ((p - t) - 0.5 * d)))),
-            "absolute error",
-        ),
-        (lambda t, p, d=1.0: right_huber(t, p, d) * len(t), "sum"),
-        (lambda t, p, d=1.0: np.where(np.abs(p - t) <= d, 0.5 * (p - t) ** 2, d * (np.abs(p - t) - 0.5 * d)), "one number"),
+        (naive_log_cosh, "overflows"),
+        (lambda t, p: float(np.mean((np.asarray(p) - np.asarray(t)) ** 2)), "squared error"),
+        (lambda t, p: float(np.mean(np.abs(np.asarray(p) - np.asarray(t)))), "mean absolute error"),
+        (lambda t, p: float(np.sum(np.log(np.cosh(np.asarray(p) - np.asarray(t))))), "sum over the examples"),
+        (page_huber, "is .*, which is not right"),
         (not_written, "not written yet"),
     ],
 )
-def test_huber_names_the_mistake(wrong, message):
+def test_log_cosh_names_the_mistake(wrong, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_huber(wrong)
-
-
-def test_huber_that_ignores_delta_is_rejected():
-    with pytest.raises(AssertionError, match="delta"):
-        checks.check_huber(lambda t, p, d=1.0: right_huber(t, p, 1.0), np.zeros(3), np.array([0.3, 1.5, -4.0]), delta=2.0)
+        checks.check_log_cosh(wrong)
 
 
 # ------------------------------------------------------------------ question 2: steps per epoch
@@ -85,22 +85,28 @@ def test_steps_per_epoch_names_the_mistake(wrong, message):
         checks.check_steps_per_epoch(wrong)
 
 
-# ------------------------------------------------------------------ question 3: SGD step
+# ------------------------------------------------------------------ question 3: SGD step on the MAE
 def right_step(w, b, X, y, lr):
-    r = X @ w + b - y
-    return w - lr * 2 * X.T @ r / len(y), b - lr * 2 * np.mean(r)
+    sign = np.sign(X @ w + b - y)
+    return w - lr * X.T @ sign / len(y), b - lr * np.mean(sign)
 
 
-def test_sgd_step_accepts_a_minibatch_step():
-    checks.check_sgd_step(right_step)
-    rng = np.random.default_rng(0)
-    checks.check_sgd_step(right_step, rng.normal(size=4), -1.0, rng.normal(size=(9, 4)), rng.normal(size=9), 0.03)
+def page_mse_step(w, b, X, y, lr):
+    """The chapter page's update (mean squared error), copied unchanged."""
+    residual = X @ w + b - y
+    return w - lr * 2 * X.T @ residual / len(y), b - lr * 2 * np.mean(residual)
 
 
-def _scaled(factor):
+def test_sgd_step_mae_accepts_a_minibatch_step():
+    checks.check_sgd_step_mae(right_step)
+    rng = np.random.default_rng(3)
+    checks.check_sgd_step_mae(right_step, rng.normal(size=4), -1.0, rng.normal(size=(7, 4)), rng.normal(size=7), 0.3)
+
+
+def _scaled(factor, sign=-1):
     def step(w, b, X, y, lr):
-        new_w, new_b = right_step(w, b, X, y, lr)
-        return w + factor * (new_w - w), b + factor * (new_b - b)
+        s = np.sign(X @ w + b - y)
+        return w + sign * factor * lr * X.T @ s / len(y), b + sign * factor * lr * np.mean(s)
 
     return step
 
@@ -108,19 +114,18 @@ def _scaled(factor):
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (_scaled(-1), "up"),
-        (_scaled(4), "sum"),
-        (_scaled(0.5), "half"),
-        (lambda w, b, X, y, lr: list(right_step(w, b, X, y, lr)), "tuple of two"),
-        (lambda w, b, X, y, lr: (right_step(w, b, X, y, lr)[0][:2], right_step(w, b, X, y, lr)[1]), "shape"),
-        (lambda w, b, X, y, lr: (right_step(w, b, X, y, lr)[0], b), "new_b"),
-        (lambda w, b, X, y, lr: (w - lr * 2 * X.T @ (X @ w - y) / len(y), right_step(w, b, X, y, lr)[1]), "new_w"),
+        (page_mse_step, "mean \\*squared\\* error"),
+        (_scaled(1, sign=+1), "stepped \\*up\\*"),
+        (_scaled(5), "\\*sum\\*"),
+        (_scaled(2), "twice as long"),
+        (lambda w, b, X, y, lr: (w, b), "new_w is"),
+        (lambda w, b, X, y, lr: right_step(w, b, X, y, lr)[0], "tuple of two"),
         (not_written, "not written yet"),
     ],
 )
-def test_sgd_step_names_the_mistake(wrong, message):
+def test_sgd_step_mae_names_the_mistake(wrong, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_sgd_step(wrong)
+        checks.check_sgd_step_mae(wrong)
 
 
 # ------------------------------------------------------------------ question 4: chain rule
@@ -162,10 +167,10 @@ def _with_w1(dw1_fn):
     "wrong, message",
     [
         (lambda *a: tuple(-g for g in right_grads(*a)), "wrong sign"),
-        (_with_w1(lambda d, h, x, w2: d * w2 * h * (1 - h)), "dz/dw1 = x"),
-        (_with_w1(lambda d, h, x, w2: d * w2 * h * x), "sigmoid derivative"),
-        (_with_w1(lambda d, h, x, w2: d * w2 * x), "sigmoid derivative"),
-        (_with_w1(lambda d, h, x, w2: d * h * (1 - h) * x), "w2"),
+        (_with_w1(lambda d, h, x, w2: d * w2 * h * (1 - h)), "derivative of z with respect to w1"),
+        (_with_w1(lambda d, h, x, w2: d * w2 * h * x), "wrong derivative of the sigmoid"),
+        (_with_w1(lambda d, h, x, w2: d * w2 * x), "wrong derivative of the sigmoid"),
+        (_with_w1(lambda d, h, x, w2: d * h * (1 - h) * x), "through the output layer"),
         (_with_w1(lambda d, h, x, w2: d * w2 * h * (1 - h) * x + 1), "dL_dw1"),
         (lambda *a: (right_grads(*a)[0], right_grads(*a)[1] * 2), "dL_dw2"),
         (lambda *a: [*right_grads(*a)], "tuple of two"),
@@ -177,20 +182,89 @@ def test_chain_rule_names_the_mistake(wrong, message):
         checks.check_chain_rule(wrong)
 
 
-# ------------------------------------------------------------------ question 5: learning rate
-def test_lr_choice_must_be_one_of_the_swept_rates():
-    import pandas as pd
-
-    sweep = pd.DataFrame({0.001: [3.0, 2.0], 0.01: [1.0, 0.5], 0.2: [np.nan, np.nan]})
-    checks.check_lr_choice(0.01, sweep)
-    checks.check_lr_choice(np.float64(0.001), sweep)
-    with pytest.raises(AssertionError, match="still None"):
-        checks.check_lr_choice(None, sweep)
-    with pytest.raises(AssertionError, match="choose one of"):
-        checks.check_lr_choice(0.05, sweep)
+def page_tanh_grads(x, y, w1, b1, w2, b2):
+    """The chapter page's tanh network, copied unchanged: the wrong network for this question."""
+    z = w1 * x + b1
+    h = np.tanh(z)
+    d = 2 * (w2 * h + b2 - y)
+    return d * w2 * (1 - np.tanh(z) ** 2) * x, d * h
 
 
-# ------------------------------------------------------------------ question 6: trained model
+def test_chain_rule_rejects_the_pages_tanh_network():
+    with pytest.raises(AssertionError, match="dL_dw2"):
+        checks.check_chain_rule(page_tanh_grads)
+
+
+def test_chain_rule_messages_never_state_the_formula():
+    for wrong in (_with_w1(lambda d, h, x, w2: d * w2 * h * x), _with_w1(lambda d, h, x, w2: 0.0)):
+        with pytest.raises(AssertionError) as error:
+            checks.check_chain_rule(wrong)
+        assert "*" not in str(error.value) and "(1 -" not in str(error.value)
+
+
+# ------------------------------------------------------------------ question 5: divergence limit
+def right_limit(X):
+    A = np.column_stack([X, np.ones(len(X))])
+    return 2 / np.linalg.eigvalsh(A.T @ A / len(X)).max()
+
+
+def page_limit(X):
+    """The chapter page's limit for the full MSE, copied unchanged."""
+    A = np.column_stack([X, np.ones(len(X))]).astype(float)
+    return 2 / np.linalg.eigvalsh(2 * A.T @ A / len(X)).max()
+
+
+def test_max_stable_lr_accepts_the_limit_in_any_form():
+    checks.check_max_stable_lr(right_limit)
+    # the same number from the largest singular value
+    checks.check_max_stable_lr(lambda X: 2 * len(X) / np.linalg.norm(np.column_stack([X, np.ones(len(X))]), 2) ** 2)
+
+
+def test_max_stable_lr_reference_is_where_gradient_descent_starts_to_diverge():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(2, 1.5, size=(40, 3)), rng.normal(size=40)
+    limit = checks.reference_max_stable_lr(X)
+    assert not checks.gradient_descent_diverges(X, y, 0.97 * limit)
+    assert checks.gradient_descent_diverges(X, y, 1.03 * limit)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (page_limit, "factor 1/2"),
+        (lambda X: 2 / np.linalg.eigvalsh(X.T @ X / len(X)).max(), "ignores the bias"),
+        (lambda X: right_limit(X) / len(X), "factor n"),
+        (lambda X: 0.1, "is 0.1, which is not right"),
+        (not_written, "not written yet"),
+    ],
+)
+def test_max_stable_lr_names_the_mistake(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_max_stable_lr(wrong)
+
+
+# ------------------------------------------------------------------ question 6: choose a learning rate
+def test_choose_lr_accepts_the_best_final_rate():
+    checks.check_choose_lr(lambda s: s.iloc[-1].idxmin())
+    checks.check_choose_lr(lambda s: float(s.iloc[-1].dropna().idxmin()))
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda s: 0.2, "diverged"),
+        (lambda s: float(s.min().idxmin()), "at \\*some\\* epoch"),
+        (lambda s: float(s.iloc[0].idxmin()), "another learning rate ends with a lower"),
+        (lambda s: 0.5, "not one of the swept"),
+        (not_written, "not written yet"),
+    ],
+)
+def test_choose_lr_names_the_mistake(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_choose_lr(wrong)
+
+
+# ------------------------------------------------------------------ question 7: beat the least-squares line
 class FakeHistory:
     def __init__(self, epochs, val=True):
         self.history = {"loss": [1.0] * epochs, "mae": [1.0] * epochs}
@@ -211,12 +285,20 @@ class FakeModel:
         return np.repeat((self.y_val + self.offset)[:, None], self.units, axis=1)
 
 
-X_VAL = np.zeros((20, 11))
-Y_VAL = np.linspace(4, 7, 20)
+_rng = np.random.default_rng(5)
+X_TRAIN = _rng.normal(size=(400, 11))
+Y_TRAIN = X_TRAIN[:, 0] + 2 * np.abs(X_TRAIN[:, 1]) + 5 + _rng.normal(0, 0.1, 400)
+X_VAL = _rng.normal(size=(60, 11))
+Y_VAL = X_VAL[:, 0] + 2 * np.abs(X_VAL[:, 1]) + 5 + _rng.normal(0, 0.1, 60)
+LINE_MAE = checks.least_squares_mae(X_TRAIN, Y_TRAIN, X_VAL, Y_VAL)
 
 
-def test_trained_model_accepts_a_good_model():
-    checks.check_trained_model(FakeModel(Y_VAL, 0.3), FakeHistory(20), X_VAL, Y_VAL)
+def check(model, history):
+    checks.check_beats_least_squares(model, history, X_TRAIN, Y_TRAIN, X_VAL, Y_VAL)
+
+
+def test_beats_least_squares_accepts_a_model_below_the_line_by_the_margin():
+    check(FakeModel(Y_VAL, LINE_MAE - 0.02), FakeHistory(20))
 
 
 @pytest.mark.parametrize(
@@ -226,53 +308,38 @@ def test_trained_model_accepts_a_good_model():
         (FakeModel(Y_VAL), None, "`history` is still None"),
         ("a model", FakeHistory(5), "Keras model"),
         (FakeModel(Y_VAL), {"acc": [1]}, "Keras History"),
-        (FakeModel(Y_VAL), FakeHistory(31), "31 epochs"),
+        (FakeModel(Y_VAL), FakeHistory(101), "101 epochs"),
         (FakeModel(Y_VAL), FakeHistory(5, val=False), "validation_data"),
-        (FakeModel(Y_VAL, units=3), FakeHistory(5), "Dense\\(1\\)"),
-        (FakeModel(Y_VAL, offset=0.7), FakeHistory(5), "validation MAE is 0.700"),
+        (FakeModel(Y_VAL, units=3), FakeHistory(5), "one predicted quality per wine"),
+        (FakeModel(Y_VAL, offset=LINE_MAE - 0.01), FakeHistory(5), "beat it by 0.015"),
     ],
 )
-def test_trained_model_names_the_problem(model, history, message):
+def test_beats_least_squares_names_the_problem(model, history, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_trained_model(model, history, X_VAL, Y_VAL)
+        check(model, history)
 
 
-def test_trained_model_reports_a_failing_predict():
+def test_beats_least_squares_reports_a_failing_predict():
     class Broken(FakeModel):
         def predict(self, X, verbose=0):
             raise ValueError("expected shape (None, 5)")
 
     with pytest.raises(AssertionError, match="predict.*expected shape"):
-        checks.check_trained_model(Broken(Y_VAL), FakeHistory(5), X_VAL, Y_VAL)
+        check(Broken(Y_VAL), FakeHistory(5))
 
 
-def test_trained_model_on_a_real_keras_model():
+def test_beats_least_squares_on_real_keras_models():
     keras = pytest.importorskip("keras")
-    keras.utils.set_random_seed(0)
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(200, 11)).astype("float32")
-    y = (X[:, 0] + 5).astype("float32")
-    model = keras.Sequential([keras.Input(shape=(11,)), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse", metrics=["mae"])
-    history = model.fit(X, y, epochs=15, batch_size=32, validation_data=(X, y), verbose=0)
-    checks.check_trained_model(model, history, X, y)
 
+    def train(hidden):
+        keras.utils.set_random_seed(0)
+        layers = [keras.layers.Dense(64, activation="relu")] if hidden else []
+        output = keras.layers.Dense(1, bias_initializer=keras.initializers.Constant(5.0))
+        model = keras.Sequential([keras.Input(shape=(11,)), *layers, output])
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mae")
+        return model, model.fit(X_TRAIN, Y_TRAIN, epochs=60, batch_size=32, validation_data=(X_VAL, Y_VAL),
+                                verbose=0)
 
-# ------------------------------------------------------------------ question 7: best epoch
-def test_best_epoch_counts_from_one():
-    history = FakeHistory(4)
-    history.history["val_loss"] = [3.0, 1.0, 2.0, 1.5]
-    checks.check_best_epoch(2, history)
-    checks.check_best_epoch(np.int64(2), history)
-    with pytest.raises(AssertionError, match="counts epochs from 1"):
-        checks.check_best_epoch(1, history)
-    with pytest.raises(AssertionError, match="not the lowest"):
-        checks.check_best_epoch(4, history)
-    with pytest.raises(AssertionError, match="whole number"):
-        checks.check_best_epoch(2.0, history)
-    with pytest.raises(AssertionError, match="still None"):
-        checks.check_best_epoch(None, history)
-    with pytest.raises(AssertionError, match="question 6"):
-        checks.check_best_epoch(2, None)
-    with pytest.raises(AssertionError, match="no `val_loss`"):
-        checks.check_best_epoch(2, FakeHistory(4, val=False))
+    check(*train(hidden=True))  # a ReLU network captures |x1|
+    with pytest.raises(AssertionError, match="least-squares line reaches"):
+        check(*train(hidden=False))  # a linear model cannot beat the line by the margin

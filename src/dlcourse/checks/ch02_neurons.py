@@ -89,24 +89,34 @@ def keras_param_count(layer_sizes: Sequence[int]) -> int:
     return int(model.count_params())
 
 
-def check_count_dense_params(count_fn: Callable, architectures: Sequence[Sequence[int]] | None = None) -> None:
-    """Question 3: count_dense_params(layer_sizes) agrees with Keras's count_params()."""
+def reference_max_hidden_units(n_inputs: int, n_outputs: int, budget: int) -> int:
+    """Widest hidden layer h of a Dense network n_inputs -> h -> n_outputs with at most ``budget`` parameters."""
+    return max(0, (budget - n_outputs) // (n_inputs + 1 + n_outputs))
+
+
+def check_max_hidden_units(fn: Callable, cases: Sequence[tuple[int, int, int]] | None = None) -> None:
+    """Question 3: the widest hidden layer that fits a parameter budget, checked with Keras's count."""
     __tracebackhide__ = True
-    if architectures is None:
-        architectures = ([7, 4, 3, 1], [11, 1], [2, 3, 2])
-    for sizes in architectures:
-        sizes = list(sizes)
-        got = check_implemented(count_fn, "`count_dense_params`", list(sizes))
+    if cases is None:
+        cases = ((11, 1, 200), (4, 3, 60), (784, 10, 100_000))
+    for n_inputs, n_outputs, budget in cases:
+        got = check_implemented(fn, "`max_hidden_units`", n_inputs, n_outputs, budget)
         if got is None:
-            fail("`count_dense_params` returned None: did you forget `return`?")
-        want = keras_param_count(sizes)
-        weights_only = sum(a * b for a, b in zip(sizes, sizes[1:]))
-        if got == weights_only and got != want:
-            fail(f"count_dense_params({sizes}) gave {got}, the weights only: every unit also has a bias, "
-                 "so a layer has (inputs + 1) x units parameters.")
-        if got != want:
-            fail(f"count_dense_params({sizes}) gave {got}, but Keras counts {want} parameters "
-                 "(model.count_params()) for that stack of Dense layers.")
+            fail("`max_hidden_units` returned None: did you forget `return`?")
+        if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
+            fail(f"`max_hidden_units` returned a {type(got).__name__}; a number of units is a whole number (int).")
+        call = f"max_hidden_units({n_inputs}, {n_outputs}, {budget})"
+        want = reference_max_hidden_units(n_inputs, n_outputs, budget)
+        if got < 0:
+            fail(f"{call} gave {got}; a layer cannot have a negative number of units.")
+        used = keras_param_count([n_inputs, int(got), n_outputs]) if got > 0 else 0
+        if used > budget:
+            weights_only = n_inputs * int(got) + int(got) * n_outputs
+            reason = (" Your count leaves out the biases." if weights_only <= budget else "")
+            fail(f"{call} gave {got}, but a network {n_inputs}-{got}-{n_outputs} has {used:,} parameters, "
+                 f"more than the budget of {budget:,}.{reason}")
+        if got < want:
+            fail(f"{call} gave {got}, but a wider hidden layer still fits the budget of {budget:,}.")
 
 
 # ---------------------------------------------------------------- question 4
@@ -164,48 +174,75 @@ def mse_of(model: Any, X, y) -> float:
     return float(np.mean((prediction - np.asarray(y, dtype=float).reshape(-1)) ** 2))
 
 
-def check_linear_unit_fit(model: Any, X_val, y_val, threshold: float) -> None:
-    """Question 6: one linear Dense unit on the wine features, trained to a validation MSE below ``threshold``."""
+def least_squares_mse(X_train, y_train, X_eval, y_eval) -> float:
+    """MSE on (X_eval, y_eval) of the least-squares linear fit (with intercept) to the training rows."""
+    A = np.column_stack([np.asarray(X_train, dtype=float), np.ones(len(X_train))])
+    beta = np.linalg.lstsq(A, np.asarray(y_train, dtype=float), rcond=None)[0]
+    predictions = np.column_stack([np.asarray(X_eval, dtype=float), np.ones(len(X_eval))]) @ beta
+    return float(np.mean((predictions - np.asarray(y_eval, dtype=float)) ** 2))
+
+
+def check_linear_unit_fit(model: Any, X_train, y_train, X_eval, y_eval, tolerance: float = 0.10) -> None:
+    """Question 6: one linear Dense unit, trained to within ``tolerance`` of the least-squares MSE."""
     __tracebackhide__ = True
-    X_val = np.asarray(X_val)
-    check_dense_stack(model, X_val.shape[1], [1], ["linear"])
-    value = mse_of(model, X_val, y_val)
+    X_eval = np.asarray(X_eval)
+    check_dense_stack(model, X_eval.shape[1], [1], ["linear"])
+    value = mse_of(model, X_eval, y_eval)
     if not np.isfinite(value):
         fail("The model predicts NaN or infinity: the learning rate is far too large.")
+    best = least_squares_mse(X_train, y_train, X_eval, y_eval)
     optimizer = getattr(model, "optimizer", None)
-    if value >= threshold and (optimizer is None or int(optimizer.iterations) == 0):
+    if value > (1 + tolerance) * best and (optimizer is None or int(optimizer.iterations) == 0):
         fail("`model` has not been trained yet: compile it with loss='mse' and call model.fit(...).")
-    if value >= threshold:
-        fail(f"Your linear unit has a validation MSE of {value:.3f}; the exercise asks for less than "
-             f"{threshold}. Train for more epochs or try another learning rate.")
+    if value > (1 + tolerance) * best:
+        fail(f"Your linear unit's MSE on these rows is {value:.3f}; the best linear fit (least squares on the "
+             f"training rows) reaches {best:.3f}, and the exercise asks for at most {100 * tolerance:.0f} % more. "
+             "Is it trained to convergence?")
 
 
 # ---------------------------------------------------------------- question 7
 
-def _dense_model(inputs: int, units: int, seed: int):
+_NUMPY_ACTIVATIONS = {
+    "linear": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+}
+
+
+def dense_stack_model(layer_sizes: Sequence[int], activations: Sequence[str], seed: int):
+    """A Keras Sequential of Dense layers with random weights and biases, for Question 7's checks."""
     import keras
 
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input(shape=(inputs,)), keras.layers.Dense(units)])
+    model = keras.Sequential([keras.Input(shape=(layer_sizes[0],))] + [
+        keras.layers.Dense(units, activation=act) for units, act in zip(layer_sizes[1:], activations)])
     rng = np.random.default_rng(seed)
-    model.layers[0].set_weights([rng.normal(size=(inputs, units)), rng.normal(size=units)])
+    for layer, (n_in, n_out) in zip(model.layers, zip(layer_sizes, layer_sizes[1:])):
+        layer.set_weights([rng.normal(size=(n_in, n_out)), rng.normal(size=n_out)])
     return model
 
 
-def check_numpy_predict(predict_fn: Callable, inputs: int = 11, units: int = 1, n: int = 6, seed: int = 0) -> None:
-    """Question 7: NumPy predictions from get_weights() equal the Keras model's own predictions."""
+def check_numpy_predict(predict_fn: Callable, layer_sizes: Sequence[int] = (5, 4, 3, 2),
+                        activations: Sequence[str] = ("relu", "relu", "linear"), n: int = 6, seed: int = 0) -> None:
+    """Question 7: a NumPy forward pass through every Dense layer equals the Keras model's predictions."""
     __tracebackhide__ = True
-    model = _dense_model(inputs, units, seed)
-    X = np.random.default_rng(seed + 1).normal(size=(n, inputs)).astype("float32")
+    model = dense_stack_model(layer_sizes, activations, seed)
+    X = np.random.default_rng(seed + 1).normal(size=(n, layer_sizes[0])).astype("float32")
     got = check_implemented(predict_fn, "`numpy_predict`", model, X)
     if got is None:
         fail("`numpy_predict` returned None: did you forget `return`?")
     got = check_finite(got, "`numpy_predict(model, X)`")
+    units = layer_sizes[-1]
     if got.shape != (n, units):
         fail(f"`numpy_predict(model, X)` has shape {got.shape} for {n} examples; like model.predict it "
-             f"should have shape ({n}, {units}): one row per example, one column per unit.")
-    kernel, bias = model.get_weights()
-    if np.allclose(got, X @ kernel, atol=1e-4) and not np.allclose(bias, 0):
-        fail("Your predictions leave out the bias: add the second array from get_weights().")
-    check_close(got, model.predict(X, verbose=0), "`numpy_predict(model, X)`", rtol=1e-4, atol=1e-4,
-                hint="Read kernel and bias with model.get_weights(); the output is X @ kernel + bias.")
+             f"should have shape ({n}, {units}): one row per example, one column per output unit.")
+    want = model.predict(X, verbose=0)
+    weights = model.get_weights()
+    linear = X.astype(float)
+    for kernel, bias in zip(weights[::2], weights[1::2]):
+        linear = linear @ kernel + bias
+    if np.allclose(got, linear, atol=1e-4) and not np.allclose(linear, want, atol=1e-4):
+        fail("Your predictions skip the activations: each layer applies its own activation after "
+             "its weighted sums (layer.activation.__name__ names it).")
+    check_close(got, want, "`numpy_predict(model, X)`", rtol=1e-4, atol=1e-4,
+                hint="Do your predictions use every layer of the model, in order?")

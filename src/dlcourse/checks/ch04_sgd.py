@@ -19,12 +19,10 @@ from ._common import call_for_number, check_close, check_finite, check_implement
 
 
 # ----------------------------------------------------------------------------- references
-def reference_huber(y_true, y_pred, delta: float = 1.0) -> float:
-    """Mean Huber loss: 0.5 e^2 where |e| <= delta, delta (|e| - 0.5 delta) elsewhere."""
+def reference_log_cosh(y_true, y_pred) -> float:
+    """Mean log-cosh loss, computed without overflow: log cosh e = |e| + log(1 + e^(-2|e|)) - log 2."""
     error = np.abs(np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float))
-    quadratic = 0.5 * error**2
-    linear = delta * (error - 0.5 * delta)
-    return float(np.mean(np.where(error <= delta, quadratic, linear)))
+    return float(np.mean(error + np.log1p(np.exp(-2 * error)) - np.log(2.0)))
 
 
 def reference_steps_per_epoch(n: int, batch_size: int) -> int:
@@ -32,13 +30,41 @@ def reference_steps_per_epoch(n: int, batch_size: int) -> int:
     return math.ceil(n / batch_size)
 
 
-def reference_sgd_step(w, b, X_batch, y_batch, lr):
-    """One minibatch SGD step for y_hat = X w + b under the mean squared error."""
+def reference_sgd_step_mae(w, b, X_batch, y_batch, lr):
+    """One minibatch SGD step for y_hat = X w + b under the mean absolute error.
+
+    The MAE's derivative with respect to a prediction is sign(y_hat - y) / m (0 where they are equal).
+    """
+    X_batch = np.asarray(X_batch, dtype=float)
+    sign = np.sign(X_batch @ np.asarray(w, dtype=float) + b - np.asarray(y_batch, dtype=float))
+    grad_w = X_batch.T @ sign / len(sign)
+    grad_b = np.mean(sign)
+    return np.asarray(w, dtype=float) - lr * grad_w, float(b - lr * grad_b)
+
+
+def mse_step(w, b, X_batch, y_batch, lr):
+    """The page's step (mean squared error), to name the mistake of reusing it for the MAE."""
     X_batch = np.asarray(X_batch, dtype=float)
     residual = X_batch @ np.asarray(w, dtype=float) + b - np.asarray(y_batch, dtype=float)
     grad_w = 2 * X_batch.T @ residual / len(residual)
-    grad_b = 2 * np.mean(residual)
-    return np.asarray(w, dtype=float) - lr * grad_w, float(b - lr * grad_b)
+    return np.asarray(w, dtype=float) - lr * grad_w, float(b - lr * 2 * np.mean(residual))
+
+
+def reference_max_stable_lr(X) -> float:
+    """Largest learning rate for which full-batch gradient descent on the half MSE converges.
+
+    The loss L = ||A beta - y||^2 / (2n), with A = [X, 1], has the Hessian A^T A / n; gradient descent
+    diverges exactly when lr > 2 / lambda_max of it.
+    """
+    X = np.asarray(X, dtype=float)
+    A = np.column_stack([X, np.ones(len(X))])
+    return float(2 / np.linalg.eigvalsh(A.T @ A / len(X)).max())
+
+
+def reference_choose_lr(sweep: pd.DataFrame) -> float:
+    """The swept learning rate whose last validation loss is lowest (NaN means it diverged)."""
+    last = sweep.iloc[-1].astype(float)
+    return float(last[np.isfinite(last)].idxmin())
 
 
 def _sigmoid(z):
@@ -53,34 +79,33 @@ def reference_chain_rule(x, y, w1, b1, w2, b2) -> tuple[float, float]:
 
 
 # ----------------------------------------------------------------------------- question 1
-def check_huber(huber_fn: Callable, y_true=None, y_pred=None, delta: float = 1.0) -> None:
-    """Question 1: the mean Huber loss, quadratic for small errors and linear for large ones."""
+def check_log_cosh(loss_fn: Callable, y_true=None, y_pred=None) -> None:
+    """Question 1: the mean log-cosh loss, finite even for very large errors."""
     __tracebackhide__ = True
     if y_true is None:
         y_true = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
         y_pred = np.array([0.5, 1.0, 4.0, 2.8, -1.0])
     y_true = np.asarray(y_true, dtype=float)
     y_pred = np.asarray(y_pred, dtype=float)
-    value = call_for_number(huber_fn, "`huber`", y_true, y_pred, delta, hint=" (the mean)")
+    value = call_for_number(loss_fn, "`log_cosh`", y_true, y_pred, hint=" (the mean)")
     error = y_pred - y_true
-    small = np.abs(error) <= delta
-    if np.isclose(value, np.mean(error**2)):
-        fail("`huber` returned the mean squared error; large errors should count linearly, not squared.")
+    with np.errstate(over="ignore"):
+        summed = float(np.sum(np.log(np.cosh(error))))
+    if np.isclose(value, np.mean(error**2)) or np.isclose(value, np.mean(0.5 * error**2)):
+        fail("`log_cosh` returned a squared error; log cosh grows like a square only for small errors.")
     if np.isclose(value, np.mean(np.abs(error))):
-        fail("`huber` returned the mean absolute error; small errors should count as 0.5 * error**2.")
-    if np.isclose(value, np.mean(np.where(small, error**2, delta * (np.abs(error) - 0.5 * delta)))):
-        fail("For errors up to delta the Huber loss is 0.5 * error**2: the factor 0.5 is missing.")
-    if np.isclose(value, np.mean(np.where(small, 0.5 * error**2, delta * np.abs(error)))):
-        fail("For large errors the Huber loss is delta * (|error| - 0.5 * delta): subtract 0.5 * delta, "
-             "so that the two pieces meet where |error| = delta.")
-    if np.isclose(value, np.mean(np.where(small, 0.5 * error**2, delta * (error - 0.5 * delta)))):
-        fail("Use the absolute error |error| in the linear piece: a negative error counts as much as a positive one.")
-    total = float(np.sum(np.where(small, 0.5 * error**2, delta * (np.abs(error) - 0.5 * delta))))
-    if np.isclose(value, total) and len(error) > 1:
-        fail("`huber` returned the sum over the examples; take the mean instead.")
-    check_close(value, reference_huber(y_true, y_pred, delta), "`huber(y_true, y_pred, delta)`",
-                hint="Use 0.5 * e**2 where |e| <= delta and delta * (|e| - 0.5 * delta) elsewhere, then average. "
-                     "Did you use the `delta` argument rather than the number 1?")
+        fail("`log_cosh` returned the mean absolute error; log cosh is close to it only for large errors.")
+    if np.isclose(value, summed) and len(error) > 1:
+        fail("`log_cosh` returned the sum over the examples; take the mean instead.")
+    check_close(value, reference_log_cosh(y_true, y_pred), "`log_cosh(y_true, y_pred)`", rtol=1e-6,
+                hint="It should be the mean over the examples of log(cosh(y_pred - y_true)).")
+    big = np.array([800.0, -900.0, 0.5])
+    large = check_implemented(loss_fn, "`log_cosh`", np.zeros(3), big)
+    if not np.all(np.isfinite(np.asarray(large, dtype=float))):
+        fail("`log_cosh` returns inf or NaN when an error is 800: np.cosh overflows for errors beyond "
+             "about 710. Rewrite log(cosh(e)) so that nothing overflows.")
+    check_close(large, reference_log_cosh(np.zeros(3), big), "`log_cosh` for errors of 800 and -900",
+                rtol=1e-6, hint="For a large error e, log cosh e is close to |e| - log 2.")
 
 
 # ----------------------------------------------------------------------------- question 2
@@ -104,35 +129,42 @@ def check_steps_per_epoch(fn: Callable, cases=None) -> None:
 
 
 # ----------------------------------------------------------------------------- question 3
-def check_sgd_step(step_fn: Callable, w=None, b: float = 0.5, X_batch=None, y_batch=None, lr: float = 0.1) -> None:
-    """Question 3: one minibatch SGD step for the linear model under the mean squared error."""
+def check_sgd_step_mae(step_fn: Callable, w=None, b: float = 0.5, X_batch=None, y_batch=None,
+                       lr: float = 0.1) -> None:
+    """Question 3: one minibatch SGD step for the linear model under the mean absolute error."""
     __tracebackhide__ = True
     if w is None:
         w = np.array([0.5, -1.0, 2.0])
-        X_batch = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0], [2.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
-        y_batch = np.array([3.0, -1.0, 0.5, 2.0])
+        X_batch = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0], [2.0, 1.0, 0.0], [1.0, 1.0, 1.0],
+                            [3.0, -2.0, 0.5]])
+        y_batch = np.array([3.0, -1.0, 0.5, 2.0, 4.0])
     w = np.asarray(w, dtype=float)
-    result = check_implemented(step_fn, "`sgd_step`", w.copy(), b, np.asarray(X_batch, float),
-                               np.asarray(y_batch, float), lr)
+    X_batch, y_batch = np.asarray(X_batch, float), np.asarray(y_batch, float)
+    result = check_implemented(step_fn, "`sgd_step_mae`", w.copy(), b, X_batch, y_batch, lr)
     if not isinstance(result, tuple) or len(result) != 2:
-        fail("`sgd_step` should return a tuple of two things: (new_w, new_b).")
+        fail("`sgd_step_mae` should return a tuple of two things: (new_w, new_b).")
     new_w = check_shape(check_finite(result[0], "new_w"), w.shape, "new_w")
     new_b = check_finite(result[1], "new_b")
     if new_b.size != 1:
         fail(f"new_b should be one number, but it has shape {new_b.shape}.")
     new_b = float(new_b)
-    want_w, want_b = reference_sgd_step(w, b, X_batch, y_batch, lr)
+    want_w, want_b = reference_sgd_step_mae(w, b, X_batch, y_batch, lr)
+    page_w, page_b = mse_step(w, b, X_batch, y_batch, lr)
+    if np.allclose(new_w, page_w) and np.isclose(new_b, page_b):
+        fail("This is the step for the mean *squared* error; this question's loss is the mean *absolute* "
+             "error, whose derivative is different.")
     grad_w, grad_b = (w - want_w) / lr, (b - want_b) / lr
     if np.allclose(new_w, w + lr * grad_w) and np.isclose(new_b, b + lr * grad_b):
         fail("You stepped *up* the gradient: subtract lr times the gradient to go downhill.")
-    if np.allclose(new_w, w - lr * grad_w * len(y_batch)) and np.isclose(new_b, b - lr * grad_b * len(y_batch)):
+    m = len(y_batch)
+    if np.allclose(new_w, w - lr * grad_w * m) and np.isclose(new_b, b - lr * grad_b * m):
         fail("Your gradient is the *sum* over the batch; the loss is a mean, so average over the examples.")
-    if np.allclose(new_w, w - lr * grad_w / 2) and np.isclose(new_b, b - lr * grad_b / 2):
-        fail("Your step is half as long as it should be: the derivative of error**2 is 2 * error.")
+    if np.allclose(new_w, w - 2 * lr * grad_w) and np.isclose(new_b, b - 2 * lr * grad_b):
+        fail("Your step is twice as long as it should be: the factor 2 belongs to the derivative of a "
+             "square, and there is no square in this loss.")
     check_close(new_w, want_w, "new_w", rtol=1e-6, atol=1e-9,
-                hint="dL/dw is 2 * X_batch.T @ (X_batch @ w + b - y_batch) / batch size.")
-    check_close(new_b, want_b, "new_b", rtol=1e-6, atol=1e-9,
-                hint="dL/db is the mean of 2 * (X_batch @ w + b - y_batch).")
+                hint="Work out dL/dy_hat for one example of |y_hat - y| first, then apply the chain rule.")
+    check_close(new_b, want_b, "new_b", rtol=1e-6, atol=1e-9)
 
 
 # ----------------------------------------------------------------------------- question 4
@@ -148,31 +180,79 @@ def check_chain_rule(grad_fn: Callable, x=1.5, y=2.0, w1=0.8, b1=-0.5, w2=1.2, b
     if np.isclose(dw1, -want_w1) and np.isclose(dw2, -want_w2):
         fail("Both derivatives have the wrong sign: dL/dy_hat is 2 * (y_hat - y), not 2 * (y - y_hat).")
     check_close(dw2, want_w2, "dL_dw2", rtol=1e-5, atol=1e-8,
-                hint="dL/dw2 = dL/dy_hat * dy_hat/dw2, and dy_hat/dw2 is the hidden value h.")
+                hint="Check the forward pass first: z, h and y_hat for these inputs.")
     if np.isclose(dw1, want_w1 / x):
-        fail("dL_dw1 is missing the last factor of the chain: dz/dw1 = x.")
+        fail("dL_dw1 is missing the last factor of the chain, the derivative of z with respect to w1.")
+    z = w1 * x + b1
+    if np.isclose(dw1, want_w1 / (_sigmoid(z) * (1 - _sigmoid(z))) * (1 - np.tanh(z) ** 2)):
+        fail("dL_dw1 uses the derivative of tanh; this network's hidden unit is a sigmoid.")
     h = _sigmoid(w1 * x + b1)
     if np.isclose(dw1, want_w1 / (1 - h)) or np.isclose(dw1, want_w1 / (h * (1 - h))):
-        fail("dL_dw1 has the wrong sigmoid derivative: sigmoid'(z) = sigmoid(z) * (1 - sigmoid(z)).")
+        fail("dL_dw1 uses a wrong derivative of the sigmoid.")
     if np.isclose(dw1, want_w1 / w2):
-        fail("dL_dw1 is missing the factor dy_hat/dh = w2.")
+        fail("dL_dw1 is missing the factor through the output layer, the derivative of y_hat with "
+             "respect to h.")
     check_close(dw1, want_w1, "dL_dw1", rtol=1e-5, atol=1e-8,
-                hint="Multiply along the chain: dL/dy_hat * w2 * sigmoid'(z) * x.")
+                hint="Write down every link of the chain from L back to w1 and check each one.")
 
 
 # ----------------------------------------------------------------------------- question 5
-def check_lr_choice(choice: Any, sweep: pd.DataFrame) -> None:
-    """Question 5: the learning rate is one of the swept values."""
+def check_max_stable_lr(fn: Callable, X=None) -> None:
+    """Question 5: the divergence limit of full-batch gradient descent on the half MSE."""
     __tracebackhide__ = True
-    options = [float(c) for c in sweep.columns]
-    if choice is None:
-        fail(f"`lr_choice` is still None: set it to one of the learning rates in the sweep, {options}.")
-    value = float(check_finite(choice, "`lr_choice`"))
-    if not any(np.isclose(value, o) for o in options):
-        fail(f"`lr_choice` is {value}; choose one of the learning rates in the sweep, {options}.")
+    if X is None:
+        X = np.array([[1.0, 2.0], [2.0, 0.5], [3.0, -1.0], [4.0, 1.5], [5.0, 0.0], [6.0, 2.5]])
+    X = np.asarray(X, dtype=float)
+    value = call_for_number(fn, "`max_stable_lr`", X.copy(), hint=" (a learning rate)")
+    want = reference_max_stable_lr(X)
+    if np.isclose(value, want / 2, rtol=1e-6):
+        fail("Your limit is the one for the full MSE; this question's loss has a factor 1/2 in front, "
+             "which changes its curvature.")
+    no_bias = float(2 / np.linalg.eigvalsh(X.T @ X / len(X)).max())
+    if np.isclose(value, no_bias, rtol=1e-6) or np.isclose(value, no_bias / 2, rtol=1e-6):
+        fail("Your limit ignores the bias b: the model has a parameter for it, so it belongs in the "
+             "curvature too.")
+    if np.isclose(value, want * len(X), rtol=1e-6) or np.isclose(value, want / len(X), rtol=1e-6):
+        fail("Your limit is off by a factor n: the loss is a mean over the examples, not a sum.")
+    check_close(value, want, "`max_stable_lr(X)`", rtol=1e-6,
+                hint="Which matrix describes the curvature of this loss, and how does it bound the step?")
+
+
+def gradient_descent_diverges(X, y, lr: float, num_steps: int = 500) -> bool:
+    """Whether full-batch gradient descent on the half MSE blows up at learning rate ``lr``."""
+    A = np.column_stack([np.asarray(X, dtype=float), np.ones(len(X))])
+    beta = np.zeros(A.shape[1])
+    for _ in range(num_steps):
+        beta = beta - lr * A.T @ (A @ beta - y) / len(y)
+        if not np.all(np.isfinite(beta)) or np.abs(beta).max() > 1e8:
+            return True
+    return False
 
 
 # ----------------------------------------------------------------------------- question 6
+def check_choose_lr(fn: Callable, sweep: pd.DataFrame | None = None) -> None:
+    """Question 6: pick, from any sweep table, the rate with the lowest final validation loss."""
+    __tracebackhide__ = True
+    if sweep is None:
+        sweep = pd.DataFrame({0.001: [0.7, 0.9, 1.2], 0.01: [1.0, 0.5, 0.7], 0.05: [0.9, 0.6, 0.65],
+                              0.2: [5.0, 80.0, np.nan]}, index=[1, 2, 3])
+    value = call_for_number(fn, "`choose_lr`", sweep.copy(), hint=" (one of the swept learning rates)")
+    options = [float(c) for c in sweep.columns]
+    if not any(np.isclose(value, o) for o in options):
+        fail(f"`choose_lr` returned {value}, which is not one of the swept learning rates {options}.")
+    last = sweep.iloc[-1].astype(float)
+    if not np.isfinite(last[options[int(np.argmin([abs(value - o) for o in options]))]]):
+        fail(f"`choose_lr` picked {value}, whose run diverged (NaN): a diverged run has no usable model.")
+    best_any = float(sweep.astype(float).min().idxmin())
+    want = reference_choose_lr(sweep)
+    if np.isclose(value, best_any) and not np.isclose(value, want):
+        fail(f"`choose_lr` picked {value}, the lowest validation loss at *some* epoch; the question asks for "
+             "the model you have after the last epoch.")
+    if not np.isclose(value, want):
+        fail(f"`choose_lr` picked {value}, but another learning rate ends with a lower validation loss.")
+
+
+# ----------------------------------------------------------------------------- question 7
 def _history_dict(history: Any, what: str = "`history`") -> dict:
     if history is None:
         fail(f"{what} is still None: store the result of `model.fit(...)` in it.")
@@ -182,9 +262,36 @@ def _history_dict(history: Any, what: str = "`history`") -> dict:
     return values
 
 
-def check_trained_model(model: Any, history: Any, X_val, y_val, threshold: float = 0.65,
-                        max_epochs: int = 30) -> None:
-    """Question 6: a Keras model trained for at most ``max_epochs`` reaches validation MAE < ``threshold``."""
+def least_squares_mae(X_train, y_train, X_eval, y_eval) -> float:
+    """Mean absolute error on (X_eval, y_eval) of the least-squares line fitted on the training rows."""
+    A = np.column_stack([np.asarray(X_train, dtype=float), np.ones(len(X_train))])
+    beta = np.linalg.lstsq(A, np.asarray(y_train, dtype=float), rcond=None)[0]
+    predictions = np.column_stack([np.asarray(X_eval, dtype=float), np.ones(len(X_eval))]) @ beta
+    return float(np.mean(np.abs(predictions - np.asarray(y_eval, dtype=float))))
+
+
+def model_mae(model: Any, X, y, what: str = "`model`") -> float:
+    """The model's mean absolute error on (X, y), failing with a clear message when it cannot predict."""
+    __tracebackhide__ = True
+    X = np.asarray(X, dtype="float32")
+    y = np.asarray(y, dtype=float)
+    problem = None
+    try:
+        predictions = np.asarray(model.predict(X, verbose=0), dtype=float)
+    except Exception as error:  # a wrong input shape, an uncompiled model ...
+        problem = f"{type(error).__name__}: {error}".strip()[:400]
+    if problem is not None:  # fail outside the handler: the student sees one traceback, not two
+        fail(f"`{what}.predict(X)` failed: {problem}")
+    if predictions.shape not in {(len(y),), (len(y), 1)}:
+        fail(f"Your model outputs shape {predictions.shape} for {len(y)} wines; "
+             "the last layer should give one predicted quality per wine.")
+    predictions = check_finite(predictions.reshape(-1), "The model's predictions")
+    return float(np.mean(np.abs(predictions - y)))
+
+
+def check_beats_least_squares(model: Any, history: Any, X_train, y_train, X_eval, y_eval,
+                              margin: float = 0.015, max_epochs: int = 100) -> None:
+    """Question 7: a Keras network beats the least-squares line's MAE by ``margin`` on held-out rows."""
     __tracebackhide__ = True
     if model is None:
         fail("`model` is still None: build a Keras model and store it in `model`.")
@@ -196,41 +303,9 @@ def check_trained_model(model: Any, history: Any, X_val, y_val, threshold: float
         fail(f"Your model trained for {epochs} epochs; the budget is at most {max_epochs}.")
     if "val_loss" not in values:
         fail("`history` has no validation loss: pass `validation_data=(X_val, y_val)` to `model.fit`.")
-    X_val = np.asarray(X_val, dtype="float32")
-    y_val = np.asarray(y_val, dtype=float)
-    problem = None
-    try:
-        predictions = np.asarray(model.predict(X_val, verbose=0), dtype=float)
-    except Exception as error:  # a wrong input shape, an uncompiled model ...
-        problem = f"{type(error).__name__}: {error}".strip()[:400]
-    if problem is not None:  # fail outside the handler: the student sees one traceback, not two
-        fail(f"`model.predict(X_val)` failed: {problem}")
-    if predictions.shape not in {(len(y_val),), (len(y_val), 1)}:
-        fail(f"Your model outputs shape {predictions.shape} for {len(y_val)} wines; "
-             "the last layer should be Dense(1): one predicted quality per wine.")
-    predictions = check_finite(predictions.reshape(-1), "The model's predictions")
-    mae = float(np.mean(np.abs(predictions - y_val)))
-    if mae >= threshold:
-        fail(f"Your model's validation MAE is {mae:.3f}; the target is below {threshold}. "
-             "Check that the features are the standardised ones, try Adam with a larger learning rate "
-             "or more epochs (at most the budget).")
-
-
-# ----------------------------------------------------------------------------- question 7
-def check_best_epoch(best_epoch: Any, history: Any) -> None:
-    """Question 7: the epoch (counted from 1) with the lowest validation loss in ``history``."""
-    __tracebackhide__ = True
-    values = _history_dict(history, "`history` (from question 6)")
-    if "val_loss" not in values:
-        fail("`history` (from question 6) has no `val_loss`: train with validation_data first.")
-    if best_epoch is None:
-        fail("`best_epoch` is still None: set it to the epoch with the lowest validation loss.")
-    if isinstance(best_epoch, bool) or not isinstance(best_epoch, (int, np.integer)):
-        fail(f"`best_epoch` should be a whole number (an int), not a {type(best_epoch).__name__}.")
-    val_loss = np.asarray(values["val_loss"], dtype=float)
-    want = int(np.argmin(val_loss)) + 1
-    if best_epoch == want - 1 and want - 1 >= 0:
-        fail(f"`best_epoch` is {best_epoch}, one less than the epoch you want: the table of "
-             "history_frame counts epochs from 1, while np.argmin counts positions from 0.")
-    if best_epoch != want:
-        fail(f"`best_epoch` is {best_epoch}, but its validation loss is not the lowest one in `history`.")
+    mae = model_mae(model, X_eval, y_eval)
+    baseline = least_squares_mae(X_train, y_train, X_eval, y_eval)
+    if mae > baseline - margin:
+        fail(f"Your network's MAE on these rows is {mae:.3f}; the least-squares line reaches {baseline:.3f}, "
+             f"and the target is to beat it by {margin}. A network should do better than a straight line: "
+             "what is it scored on, and what does it minimise?")
