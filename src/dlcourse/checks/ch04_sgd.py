@@ -183,8 +183,8 @@ def check_chain_rule(grad_fn: Callable, x=1.5, y=2.0, w1=0.8, b1=-0.5, w2=1.2, b
                 hint="Check the forward pass first: z, h and y_hat for these inputs.")
     if np.isclose(dw1, want_w1 / x):
         fail("dL_dw1 is missing the last factor of the chain, the derivative of z with respect to w1.")
-    z = w1 * x + b1
-    if np.isclose(dw1, want_w1 / (_sigmoid(z) * (1 - _sigmoid(z))) * (1 - np.tanh(z) ** 2)):
+    pre = w1 * x + b1
+    if np.isclose(dw1, want_w1 / (_sigmoid(pre) * (1 - _sigmoid(pre))) * (1 - np.tanh(pre) ** 2)):
         fail("dL_dw1 uses the derivative of tanh; this network's hidden unit is a sigmoid.")
     h = _sigmoid(w1 * x + b1)
     if np.isclose(dw1, want_w1 / (1 - h)) or np.isclose(dw1, want_w1 / (h * (1 - h))):
