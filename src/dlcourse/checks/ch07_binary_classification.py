@@ -177,7 +177,14 @@ def check_scores(scores_fn: Callable, example=None, positive: Any = "b") -> None
     result = check_implemented(scores_fn, what, np.array(y_true), np.array(y_pred), positive)
     if not isinstance(result, (tuple, list)) or len(result) != 3:
         fail(f"{what} should return three numbers: (precision, recall, f1).")
-    got = check_finite(np.asarray(result, dtype=float), f"What {what} returned")
+    try:
+        got = np.asarray(result, dtype=float)
+    except (TypeError, ValueError):
+        got = None
+    if got is not None and np.any(np.isnan(got)):
+        fail(f"{what} returned NaN, a division of 0 by 0: no example was counted as positive. "
+             f"Compare the labels with `positive` (here {positive!r}), not with 1.")
+    got = check_finite(result, f"What {what} returned")
     want = np.array(reference_scores(y_true, y_pred, positive))
     if np.allclose(got, want):
         return
