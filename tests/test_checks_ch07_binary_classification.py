@@ -344,7 +344,10 @@ def test_classifier_names_the_mistakes(keras, data):
 
 
 # ------------------------------------------------------------------ question 6: the one-unit softmax
-@pytest.mark.parametrize("output, activation", [(1.0, "sigmoid"), (1, " Sigmoid"), (np.float32(1.0), "sigmoid")])
+@pytest.mark.parametrize(
+    "output, activation",
+    [(1.0, "sigmoid"), (1, " Sigmoid"), (np.float32(1.0), "sigmoid"), (1.0, "hard_sigmoid")],
+)
 def test_suspect_accepts_one_and_sigmoid(output, activation):
     checks.check_suspect(output, activation)
 

@@ -351,7 +351,7 @@ def check_suspect(suspect_output: Any, fixed_activation: Any) -> None:
     name = fixed_activation.strip().lower()
     if name == "softmax":
         fail("`fixed_activation` is softmax again: that is what makes the output constant.")
-    if name not in {"sigmoid"}:
+    if name not in {"sigmoid", "hard_sigmoid"}:
         fail(f"`fixed_activation` is {fixed_activation!r}: its output is not a probability between "
              "0 and 1 that depends on the input.")
 
