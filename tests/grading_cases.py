@@ -88,4 +88,29 @@ CASES = {
         # TensorFlow), the learning-rate sweep of q6 and the training of q7
         cell_timeout=60,
     ),
+    "ch07_binary_classification": GradingCases(
+        # the chapter page's cross-entropy, without clipping: infinite at p = 0 or 1, q1 (2 points)
+        # lost, 15 - 2 = 13
+        wrong_answer=(
+            "q1_bce",
+            "def binary_cross_entropy(y_true, p):\n"
+            "    return np.mean(-(y_true * np.log(p) + (1 - y_true) * np.log(1 - p)))\n",
+            13.0,
+        ),
+        # a transposed confusion matrix (q2, 2 points) behind a test cell edited to `pass`: the test
+        # is restored and fails, 13
+        tampered=(
+            "q2_confusion",
+            "def confusion(y_true, p, threshold=0.5):\n"
+            "    y_pred = (np.asarray(p) >= threshold).astype(int)\n"
+            "    return np.array([[np.sum((y_true == t) & (y_pred == q)) for t in (0, 1)]\n"
+            "                     for q in (0, 1)])\n",
+            "q2_confusion_test",
+            13.0,
+        ),
+        # q3 (3 points) never finishes: interrupted, its names stay undefined, the rest is graded, 12
+        infinite_loop=("q3_scores", 12.0),
+        # the timeout leaves room for the set-up cell (imports TensorFlow) and the training of q5
+        cell_timeout=60,
+    ),
 }
