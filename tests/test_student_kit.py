@@ -35,12 +35,10 @@ pytestmark = pytest.mark.slow
 MIN_SECRET_LENGTH = 8
 
 #: Lines a check module shares with a solution without giving anything away (argument coercion).
-GENERIC = re.compile(r"^(\w+ = np\.asarray\(\w+, dtype=float\)"
+GENERIC = re.compile(r"^(import \w+|from [\w.]+ import [\w, ]+"
+                     r"|\w+ = np\.asarray\(\w+, dtype=float\)"
                      r"|error = np\.abs\(np\.asarray\(y_pred, dtype=float\) - np\.asarray\(y_true, dtype=float\)\))$")
 
-#: Solution lines that a student-facing check module still holds, reported in issue 14: a student
-#: who opens the module reads them. Listed so the test stays green until the checks stop holding
-#: them; the test fails once a line is gone (remove it here then) or a new one appears.
 #: (file in the kit, line) pairs allowed to repeat a solution line; empty: checks hold no answer key
 KNOWN_LEAKS: set[tuple[str, str]] = set()
 
@@ -74,8 +72,8 @@ def _public_lines() -> set[str]:
 
 
 def _secret_lines(key: str, public: set[str]) -> set[str]:
-    """Lines of the solution notebook (answers, hidden tests, model answers) not in the release."""
-    release = {line.strip() for line in _lines(release_path(key))}
+    """Lines of the solution notebook (answers, hidden tests, model answers) that no release shows."""
+    release = {line.strip() for other in ASSIGNMENTS for line in _lines(release_path(other))}
     return {
         line.strip() for line in _lines(solution_path(key))
         if len(line.strip()) >= MIN_SECRET_LENGTH and line.strip() not in release | public
