@@ -202,16 +202,38 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
+def _stop(pid: int) -> None:
+    """End a background build that this checkout's tests started (its process group: the kernels too)."""
+    import signal
+
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _unfinished_build() -> dict:
+    """``started.json`` of a build that has not written its result (empty when there is none)."""
+    started = _read_json(STATE_DIR / "started.json")
+    if started and _read_json(STATE_DIR / "result.json").get("run") != started.get("run"):
+        return started
+    return {}
+
+
 def start_build() -> None:
     """Start this run's strict build in the background, unless it already started (once per run).
 
     ``conftest.py`` calls it as soon as tests that need the book are collected, so the pages execute
     while the other tests run; :func:`build_book` waits for it. The execution cache is cleared first
-    when the helper package, the data or the requirements changed since it was filled.
+    when the helper package, the data or the requirements changed since it was filled. A build left
+    running by an interrupted earlier run is ended first (one test run at a time per checkout).
     """
     with _file_lock(STATE_DIR / "lock"):
         if _read_json(STATE_DIR / "started.json").get("run") == _run_id():
             return
+        leftover = _unfinished_build()
+        if leftover.get("pid"):
+            _stop(leftover["pid"])
         (STATE_DIR / "result.json").unlink(missing_ok=True)
         fingerprint = environment_fingerprint()
         stamp = CACHE_DIR / "dlcourse-fingerprint"
@@ -221,14 +243,22 @@ def start_build() -> None:
             shutil.rmtree(CACHE_DIR)
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         stamp.write_text(fingerprint)
-        subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--build", _run_id()],
             cwd=ROOT, env=_build_env(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
         (STATE_DIR / "started.json").write_text(
-            json.dumps({"run": _run_id(), "started": time.time()}), encoding="utf-8"
+            json.dumps({"run": _run_id(), "started": time.time(), "pid": process.pid}), encoding="utf-8"
         )
+
+
+def stop_unfinished_build(since: float) -> None:
+    """At the end of a test run: end the background build if this run started it and it still runs
+    (the run was interrupted, or no test waited for the build)."""
+    leftover = _unfinished_build()
+    if leftover.get("pid") and leftover.get("started", 0) >= since:
+        _stop(leftover["pid"])
 
 
 def _build_in_background(run: str) -> None:

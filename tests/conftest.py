@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,16 @@ def _needs_book_build(item) -> bool:
     module = getattr(item, "module", None)
     uses_build = module is not None and any(hasattr(module, name) for name in ("built_html", "build_book"))
     return uses_build and bool(item.get_closest_marker("slow") or item.get_closest_marker("browser"))
+
+
+_SESSION_START = time.time()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not hasattr(session.config, "workerinput"):  # the controller, after every xdist worker is done
+        from browser_helpers import stop_unfinished_build
+
+        stop_unfinished_build(since=_SESSION_START)
 
 
 def pytest_collection_finish(session):

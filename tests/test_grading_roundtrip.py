@@ -29,6 +29,9 @@ from nbval_compare import compare
 pytestmark = pytest.mark.slow
 
 SOLUTION, BLANK, WRONG, TAMPERED, LOOP = "alice", "bob", "carol", "dave", "erin"
+#: The infinite loop sleeps: the timeout interrupts it like a busy loop, without burning a core for
+#: ``cell_timeout`` seconds per chapter (``test_grading_class.py`` interrupts busy and stuck loops).
+LOOP_CODE = "import time\nwhile True:\n    time.sleep(0.5)\n"
 
 
 def grade_id(cell) -> str | None:
@@ -46,7 +49,7 @@ def build_class(course, key: str) -> None:
     cell, code, test_cell, _ = cases.tampered
     submit(course, key, TAMPERED, replace_cell(replace_cell(solution, cell, code), test_cell, "pass\n"))
     cell, _ = cases.infinite_loop
-    looping = "while True:\n    pass\n" + next(c.source for c in solution.cells if grade_id(c) == cell)
+    looping = LOOP_CODE + next(c.source for c in solution.cells if grade_id(c) == cell)
     submit(course, key, LOOP, replace_cell(solution, cell, looping))
 
 
