@@ -93,14 +93,18 @@ _STEPS: list[dict] = []
 TIMINGS_REPORT = ROOT / "_build" / "test-timings.md"
 
 
-def record_execution(record_property, what: str, seconds: float | None, note: str = "") -> None:
-    """Report one notebook execution (a book page, a graded submission) in the timing report."""
-    record_property("notebook_execution", {"what": what, "seconds": seconds, "note": note})
+def record_execution(request, what: str, seconds: float | None, note: str = "") -> None:
+    """Report one notebook execution (a book page, a graded submission) in the timing report.
+
+    ``request`` is the test's pytest fixture; the row travels with the test's report (also from xdist
+    workers) as a user property, without ``record_property``'s warning under ``--junitxml``.
+    """
+    request.node.user_properties.append(("notebook_execution", {"what": what, "seconds": seconds, "note": note}))
 
 
-def record_step(record_property, what: str, seconds: float | None, note: str = "") -> None:
+def record_step(request, what: str, seconds: float | None, note: str = "") -> None:
     """Report a timed step that is not one notebook execution (the whole book build)."""
-    record_property("timed_step", {"what": what, "seconds": seconds, "note": note})
+    request.node.user_properties.append(("timed_step", {"what": what, "seconds": seconds, "note": note}))
 
 
 def pytest_runtest_logreport(report):

@@ -103,11 +103,11 @@ def test_vendored_mathjax_is_complete_and_unchanged():
 
 
 @pytest.mark.slow
-def test_strict_build_passes_without_warnings(record_property):
+def test_strict_build_passes_without_warnings(request):
     result = build_book()
     executed = len(re.findall(r": Executed notebook in", result.log))
     cached = len(re.findall(r"Using cached notebook", result.log))
-    record_step(record_property, "book build (strict, in the background)", result.seconds,
+    record_step(request, "book build (strict, in the background)", result.seconds,
                 f"{executed} pages executed, {cached} from the execution cache")
     assert result.returncode == 0 and not result.warnings, (
         f"jupyter-book build -W -n --keep-going failed (exit {result.returncode}); "

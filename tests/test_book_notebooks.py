@@ -27,7 +27,7 @@ def test_book_notebook_tags_a_deterministic_cell(notebook):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", BOOK_NOTEBOOKS)
-def test_book_notebook_runs_and_matches_its_stored_outputs(notebook, record_property):
+def test_book_notebook_runs_and_matches_its_stored_outputs(notebook, request):
     execution = executed_page(ROOT / notebook)
     if execution is None:
         log = build_book().log
@@ -36,7 +36,7 @@ def test_book_notebook_runs_and_matches_its_stored_outputs(notebook, record_prop
             f"{notebook} did not execute successfully in the book build: it raised, timed out or is not "
             "in _toc.yml (log in _build/book-build.log)\n" + "\n".join(mentions[-10:]) + "\n" + log[-3000:]
         )
-    record_execution(record_property, f"book: {notebook}", execution.seconds,
+    record_execution(request, f"book: {notebook}", execution.seconds,
                      "book build" if execution.in_this_build else "cached by an earlier build of the same code")
     problems = compare(nbformat.read(ROOT / notebook, as_version=4), execution.notebook, label=notebook)
     assert not problems, "\n\n".join(problems)

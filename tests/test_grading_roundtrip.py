@@ -66,12 +66,12 @@ def test_every_assignment_has_grading_cases():
     assert sorted(CASES) == ASSIGNMENTS
 
 
-def test_every_case_gets_its_exact_score(graded, record_property):
+def test_every_case_gets_its_exact_score(graded, request):
     key, cases = graded.key, CASES[graded.key]
     solution = solution_notebook(key)
     full, total = autograded_points(solution), sum(graded_cells(solution).values())
     for student, row in sorted(graded.report.items()):
-        record_execution(record_property, f"graded: {key} ({student})", row.get("seconds"), row["status"])
+        record_execution(request, f"graded: {key} ({student})", row.get("seconds"), row["status"])
     got = {s: (r["score"], r["max_score"], r["status"]) for s, r in graded.report.items()}
     assert got == {
         SOLUTION: (full, total, "graded"),
