@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import csv
 import json
 import os
 import shutil
@@ -16,9 +15,6 @@ from pathlib import Path
 import nbformat
 
 from conftest import ROOT, solution_path
-
-TIMEOUT = 120
-
 
 def run(args: list[str], cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run a command, failing the test with its output when it exits non-zero."""
@@ -44,15 +40,6 @@ def make_course(tmp: Path, keys: list[str], *, generate: bool = True) -> Path:
         else:
             shutil.copytree(ROOT / "notebooks" / key, course / "notebooks" / key)
     return course
-
-
-def validate(path: Path) -> dict:
-    """nbgrader's Validator result for one notebook (the CLI exits 0 even when validation fails)."""
-    from nbgrader.validator import Validator
-
-    validator = Validator()
-    validator.config.Execute.timeout = TIMEOUT
-    return validator.validate(str(path))
 
 
 def graded_cells(nb) -> dict[str, float]:
@@ -86,13 +73,6 @@ def submit(course: Path, key: str, student: str, nb) -> None:
     folder = course / "submitted" / student / key
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / f"{key}.ipynb")
-
-
-def export_scores(course: Path) -> dict[str, tuple[float, float]]:
-    """student -> (score, max_score) from ``nbgrader export``'s CSV."""
-    run(["nbgrader", "export", "--to", "grades.csv"], cwd=course)
-    with open(course / "grades.csv", newline="") as f:
-        return {row["student_id"]: (float(row["score"]), float(row["max_score"])) for row in csv.DictReader(f)}
 
 
 def question_scores(course: Path, key: str, student: str) -> dict[str, float]:
