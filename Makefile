@@ -24,11 +24,13 @@ help:
 	@echo "make book       build the book into _build/html and open it"
 	@echo "make lab        start JupyterLab in the course root (students and instructors)"
 	@echo "make release    regenerate notebooks/ from solutions/ with nbgrader"
-	@echo "make test       run the whole test suite (what CI runs)"
+	@echo "make test       run the whole test suite (what CI runs); timings in _build/test-timings.md"
+	@echo "make test-fast  the quick loop (under 2 minutes): no notebook execution, book build, grading or browser"
 	@echo "make grade A=ch01_learning_from_data [ARGS=\"--workers 4\"]   autograde a whole class in parallel"
 	@echo "make bench      print the benchmark report (notebooks, book build, grading throughput)"
 	@echo "make student-kit DEST=../course-kit   the public students' repository: no solutions, no grading"
 	@echo "make publish    build the book and push _build/html to the gh-pages branch (ghp-import)"
+	@echo "make bench ARGS=\"--last-tests --no-book --no-notebooks --grading 0\"   the last test run's timings"
 
 venv: $(STAMP)
 
@@ -55,6 +57,9 @@ release: $(STAMP)
 	  $(BIN)/nbgrader generate_assignment $$a --force || exit 1; \
 	done
 
+# Every notebook executes once per run: the book build (started in the background) executes the pages,
+# one dlcourse-grade class run per chapter the exercises. --dist loadfile keeps a test file's tests (and
+# its module-scoped class runs) on one worker.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
 

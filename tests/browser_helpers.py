@@ -1,9 +1,13 @@
 """Helpers shared by the book-build and browser tests.
 
-* :func:`build_book` runs the strict book build (``jupyter-book build --all -W -n --keep-going``) into
-  the repository's ``_build/`` at most once per test run, also under pytest-xdist: the first process
-  builds while holding a file lock, the others wait and reuse its result. ``make book`` builds into the
-  same folder, so both share the notebook execution cache (``_build/.jupyter_cache``).
+* :func:`build_book` is the strict book build (``jupyter-book build --all -W -n --keep-going``) into the
+  repository's ``_build/``, once per test run, also under pytest-xdist. ``conftest.py`` starts it in the
+  background (:func:`start_build`) as soon as tests that need it are collected; :func:`build_book`
+  waits for it. ``make book`` builds into the same folder, so both share the notebook execution cache
+  (``_build/.jupyter_cache``), which is cleared when the helper package, the data or the requirements
+  change (:func:`environment_fingerprint`).
+* :func:`executed_page` returns a page as the build executed it (from that cache), so that the nbval
+  comparison of ``test_book_notebooks.py`` needs no second execution.
 * :func:`toc_pages` lists the pages of ``_toc.yml``.
 * :func:`serve` serves a folder over HTTP on 127.0.0.1 in a thread.
 * :func:`launch_chromium` starts Debian's Chromium through Playwright (never ``playwright install``).
@@ -98,7 +102,7 @@ def page_slug(docname: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# The strict book build, once per test run
+# The strict book build, once per test run, started in the background
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,7 @@ class BuildResult:
     log: str
     seconds: float
     html_dir: Path
+    started: float = 0.0
 
     @property
     def warnings(self) -> list[str]:
@@ -169,27 +174,120 @@ def run_build(root: Path = ROOT, extra_args: tuple[str, ...] = (), timeout: int 
     return proc.returncode, _ANSI.sub("", proc.stdout), time.perf_counter() - start
 
 
+#: Where myst-nb keeps the executed notebooks (``execute_notebooks: cache``).
+CACHE_DIR = BUILD_DIR / ".jupyter_cache"
+#: The state of this run's build: ``started.json`` when it starts, ``result.json`` when it ends.
+STATE_DIR = BUILD_DIR / ".test-book-build"
+#: Everything besides a page's code that changes what its cells print; the execution cache is cleared
+#: when it changes (jupyter-cache itself only looks at the code cells).
+FINGERPRINT_FILES = ("requirements.txt", "src/dlcourse/**/*.py", "datasets/*")
+
+
+def environment_fingerprint(root: Path = ROOT) -> str:
+    """A hash of the helper package (but its grading code), the data and the pinned requirements."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for pattern in FINGERPRINT_FILES:
+        for path in sorted(root.glob(pattern)):
+            if path.is_file() and not path.name.startswith("grading"):
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _stop(pid: int) -> None:
+    """End a background build that this checkout's tests started (its process group: the kernels too)."""
+    import signal
+
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _unfinished_build() -> dict:
+    """``started.json`` of a build that has not written its result (empty when there is none)."""
+    started = _read_json(STATE_DIR / "started.json")
+    if started and _read_json(STATE_DIR / "result.json").get("run") != started.get("run"):
+        return started
+    return {}
+
+
+def start_build() -> None:
+    """Start this run's strict build in the background, unless it already started (once per run).
+
+    ``conftest.py`` calls it as soon as tests that need the book are collected, so the pages execute
+    while the other tests run; :func:`build_book` waits for it. The execution cache is cleared first
+    when the helper package, the data or the requirements changed since it was filled. A build left
+    running by an interrupted earlier run is ended first (one test run at a time per checkout).
+    """
+    with _file_lock(STATE_DIR / "lock"):
+        if _read_json(STATE_DIR / "started.json").get("run") == _run_id():
+            return
+        leftover = _unfinished_build()
+        if leftover.get("pid"):
+            _stop(leftover["pid"])
+        (STATE_DIR / "result.json").unlink(missing_ok=True)
+        fingerprint = environment_fingerprint()
+        stamp = CACHE_DIR / "dlcourse-fingerprint"
+        if CACHE_DIR.exists() and (not stamp.exists() or stamp.read_text() != fingerprint):
+            import shutil
+
+            shutil.rmtree(CACHE_DIR)
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(fingerprint)
+        process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--build", _run_id()],
+            cwd=ROOT, env=_build_env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        (STATE_DIR / "started.json").write_text(
+            json.dumps({"run": _run_id(), "started": time.time(), "pid": process.pid}), encoding="utf-8"
+        )
+
+
+def stop_unfinished_build(since: float) -> None:
+    """At the end of a test run: end the background build if this run started it and it still runs
+    (the run was interrupted, or no test waited for the build)."""
+    leftover = _unfinished_build()
+    if leftover.get("pid") and leftover.get("started", 0) >= since:
+        _stop(leftover["pid"])
+
+
+def _build_in_background(run: str) -> None:
+    """The background process: build, then write the log and ``result.json`` for the waiting tests."""
+    started = time.time()
+    try:
+        returncode, log, seconds = run_build(ROOT)
+    except Exception as exc:  # noqa: BLE001  (the waiting tests must learn about any failure)
+        returncode, log, seconds = -1, f"the build could not run: {type(exc).__name__}: {exc}", 0.0
+    (BUILD_DIR / "book-build.log").write_text(log, encoding="utf-8")
+    result = {"run": run, "returncode": returncode, "log": log, "seconds": seconds, "started": started}
+    scratch = STATE_DIR / f"result.{os.getpid()}.json"
+    scratch.write_text(json.dumps(result), encoding="utf-8")
+    scratch.replace(STATE_DIR / "result.json")
+
+
 @functools.lru_cache(maxsize=None)
 def build_book() -> BuildResult:
-    """Build the book into ``_build/`` once per test run (shared by all xdist workers) and return the result."""
+    """The strict build of this test run (shared by all xdist workers): waits for it, starting it if needed."""
     if not (BIN / "jupyter-book").exists():
         pytest.fail(f"jupyter-book is not installed in {BIN} (requirements.txt)")
-    stamp = BUILD_DIR / ".test-book-build.json"
-    with _file_lock(BUILD_DIR / ".test-book-build.lock"):
-        if stamp.exists():
-            try:
-                done = json.loads(stamp.read_text(encoding="utf-8"))
-            except ValueError:
-                done = {}
-            if done.get("run") == _run_id():
-                return BuildResult(done["returncode"], done["log"], done["seconds"], HTML_DIR)
-        returncode, log, seconds = run_build(ROOT)
-        (BUILD_DIR / "book-build.log").write_text(log, encoding="utf-8")
-        stamp.write_text(
-            json.dumps({"run": _run_id(), "returncode": returncode, "log": log, "seconds": seconds}),
-            encoding="utf-8",
-        )
-        return BuildResult(returncode, log, seconds, HTML_DIR)
+    start_build()
+    deadline = time.monotonic() + BUILD_TIMEOUT_S + 120
+    while time.monotonic() < deadline:
+        done = _read_json(STATE_DIR / "result.json")
+        if done.get("run") == _run_id():
+            return BuildResult(done["returncode"], done["log"], done["seconds"], HTML_DIR, done["started"])
+        time.sleep(1)
+    pytest.fail(f"the book build did not finish within {BUILD_TIMEOUT_S + 120} s")
 
 
 def built_html() -> Path:
@@ -198,6 +296,39 @@ def built_html() -> Path:
     if not (result.html_dir / "index.html").exists():
         pytest.fail("the book build produced no _build/html/index.html:\n" + result.log[-4000:])
     return result.html_dir
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One page's execution, as the build's jupyter-cache recorded it."""
+
+    notebook: object  # nbformat.NotebookNode with this run's outputs
+    seconds: float | None
+    in_this_build: bool  # False: reused from an earlier build of the same code
+
+
+def executed_page(path: Path) -> Execution | None:
+    """The executed copy of a book page from the build's execution cache; None when it did not execute.
+
+    A page is cached only when it executed without an error, so None means it raised, timed out, or is
+    not in ``_toc.yml``.
+    """
+    import datetime as dt
+
+    import nbformat
+    from jupyter_cache import get_cache
+
+    result = build_book()
+    if not CACHE_DIR.exists():
+        return None
+    cache = get_cache(str(CACHE_DIR))
+    try:
+        record = cache.match_cache_notebook(nbformat.read(path, as_version=4))
+    except KeyError:
+        return None
+    created = record.created.replace(tzinfo=dt.timezone.utc).timestamp()
+    notebook = cache.get_cache_bundle(record.pk).nb
+    return Execution(notebook, record.data.get("execution_seconds"), created >= result.started - 1)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -274,3 +405,7 @@ def parse_css_colour(text: str) -> tuple[float, float, float, float]:
     if len(numbers) == 3:
         numbers.append(1.0)
     return tuple(numbers[:4])  # type: ignore[return-value]
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--build"]:
+    _build_in_background(sys.argv[2])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,98 @@ def require(program: str) -> str:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+# --------------------------------------------------------------------------------------------------
+# The book build starts in the background as soon as tests that need it are collected
+
+
+def _needs_book_build(item) -> bool:
+    """A slow or browser test in a module that uses the built book (``built_html`` or ``build_book``)."""
+    module = getattr(item, "module", None)
+    uses_build = module is not None and any(hasattr(module, name) for name in ("built_html", "build_book"))
+    return uses_build and bool(item.get_closest_marker("slow") or item.get_closest_marker("browser"))
+
+
+_SESSION_START = time.time()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not hasattr(session.config, "workerinput"):  # the controller, after every xdist worker is done
+        from browser_helpers import stop_unfinished_build
+
+        stop_unfinished_build(since=_SESSION_START)
+
+
+def pytest_collection_finish(session):
+    if session.config.option.collectonly or os.environ.get("DLCOURSE_NO_EARLY_BUILD"):
+        return
+    if any(_needs_book_build(item) for item in session.items):
+        from browser_helpers import start_build
+
+        start_build()
+
+
+# --------------------------------------------------------------------------------------------------
+# Timing report: seconds per test file and per notebook execution
+
+
+#: test file -> seconds (setup + call + teardown of all its tests, as the workers measured them)
+_FILE_SECONDS: dict[str, float] = {}
+#: one row per notebook execution that a test recorded with ``record_execution``
+_EXECUTIONS: list[dict] = []
+#: other timed steps (the book build) recorded with ``record_step``
+_STEPS: list[dict] = []
+TIMINGS_REPORT = ROOT / "_build" / "test-timings.md"
+
+
+def record_execution(request, what: str, seconds: float | None, note: str = "") -> None:
+    """Report one notebook execution (a book page, a graded submission) in the timing report.
+
+    ``request`` is the test's pytest fixture; the row travels with the test's report (also from xdist
+    workers) as a user property, without ``record_property``'s warning under ``--junitxml``.
+    """
+    request.node.user_properties.append(("notebook_execution", {"what": what, "seconds": seconds, "note": note}))
+
+
+def record_step(request, what: str, seconds: float | None, note: str = "") -> None:
+    """Report a timed step that is not one notebook execution (the whole book build)."""
+    request.node.user_properties.append(("timed_step", {"what": what, "seconds": seconds, "note": note}))
+
+
+def pytest_runtest_logreport(report):
+    file = report.nodeid.split("::")[0]
+    _FILE_SECONDS[file] = _FILE_SECONDS.get(file, 0.0) + report.duration
+    if report.when == "call":
+        for name, value in report.user_properties:
+            if name == "notebook_execution":
+                _EXECUTIONS.append(dict(value))
+            elif name == "timed_step":
+                _STEPS.append(dict(value))
+
+
+def timing_report() -> str:
+    lines = ["# Test timings", "", f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
+             "", "| test file | seconds |", "|---|---:|"]
+    for file, seconds in sorted(_FILE_SECONDS.items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {file} | {seconds:.1f} |")
+    lines += ["", f"## Notebook executions ({len(_EXECUTIONS)}) and other steps", "",
+              "| notebook | seconds | note |", "|---|---:|---|"]
+    for row in sorted(_EXECUTIONS, key=lambda r: -(r["seconds"] or 0)) + _STEPS:
+        seconds = "-" if row["seconds"] is None else f"{row['seconds']:.1f}"
+        lines.append(f"| {row['what']} | {seconds} | {row['note']} |")
+    return "\n".join(lines) + "\n"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if hasattr(config, "workerinput") or not _FILE_SECONDS:
+        return
+    text = timing_report()
+    TIMINGS_REPORT.parent.mkdir(parents=True, exist_ok=True)
+    TIMINGS_REPORT.write_text(text, encoding="utf-8")
+    terminalreporter.write_sep("=", "seconds per test file")
+    for file, seconds in sorted(_FILE_SECONDS.items(), key=lambda kv: -kv[1])[:15]:
+        terminalreporter.write_line(f"{seconds:8.1f}  {file}")
+    for row in _STEPS:
+        terminalreporter.write_line(f"{row['seconds'] or 0:8.1f}  {row['what']} ({row['note']})")
+    terminalreporter.write_line(f"{len(_EXECUTIONS)} notebook executions; full report: {TIMINGS_REPORT.relative_to(ROOT)}")

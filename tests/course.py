@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import copy
-import csv
+import json
+import os
 import shutil
 import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from conftest import ROOT, solution_path
-
-TIMEOUT = 120
-
 
 def run(args: list[str], cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run a command, failing the test with its output when it exits non-zero."""
@@ -24,24 +24,22 @@ def run(args: list[str], cwd: Path, timeout: float = 900) -> subprocess.Complete
     return result
 
 
-def make_course(tmp: Path, keys: list[str]) -> Path:
-    """A fresh course directory with the config and the given assignments' sources, released."""
+def make_course(tmp: Path, keys: list[str], *, generate: bool = True) -> Path:
+    """A fresh course directory with the config and the given assignments' sources, released.
+
+    ``generate=False`` copies the committed release instead of running ``nbgrader generate_assignment``
+    (``test_assignments.py`` proves that the two are the same).
+    """
     course = tmp / "course"
     course.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", course)
     for key in keys:
         shutil.copytree(ROOT / "solutions" / key, course / "solutions" / key)
-        run(["nbgrader", "generate_assignment", key, "--force"], cwd=course)
+        if generate:
+            run(["nbgrader", "generate_assignment", key, "--force"], cwd=course)
+        else:
+            shutil.copytree(ROOT / "notebooks" / key, course / "notebooks" / key)
     return course
-
-
-def validate(path: Path) -> dict:
-    """nbgrader's Validator result for one notebook (the CLI exits 0 even when validation fails)."""
-    from nbgrader.validator import Validator
-
-    validator = Validator()
-    validator.config.Execute.timeout = TIMEOUT
-    return validator.validate(str(path))
 
 
 def graded_cells(nb) -> dict[str, float]:
@@ -77,13 +75,6 @@ def submit(course: Path, key: str, student: str, nb) -> None:
     nbformat.write(nb, folder / f"{key}.ipynb")
 
 
-def export_scores(course: Path) -> dict[str, tuple[float, float]]:
-    """student -> (score, max_score) from ``nbgrader export``'s CSV."""
-    run(["nbgrader", "export", "--to", "grades.csv"], cwd=course)
-    with open(course / "grades.csv", newline="") as f:
-        return {row["student_id"]: (float(row["score"]), float(row["max_score"])) for row in csv.DictReader(f)}
-
-
 def question_scores(course: Path, key: str, student: str) -> dict[str, float]:
     """grade_id of each graded cell -> the score that student got for it, from the gradebook."""
     from nbgrader.api import Gradebook
@@ -91,6 +82,42 @@ def question_scores(course: Path, key: str, student: str) -> dict[str, float]:
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         nb = gb.find_submission_notebook(key, key, student)
         return {grade.name: float(grade.score) for grade in nb.grades}
+
+
+@dataclass
+class ClassRun:
+    """One ``dlcourse-grade`` run over a course folder: its report, exit status and output."""
+
+    key: str
+    course: Path
+    report: dict[str, dict]  # student -> score, max_score, status, reason, seconds
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    def autograded(self, student: str):
+        return nbformat.read(self.course / "autograded" / student / self.key / f"{self.key}.ipynb", as_version=4)
+
+    def question_scores(self, student: str) -> dict[str, float]:
+        return question_scores(self.course, self.key, student)
+
+
+def grade_class(course: Path, key: str, *, cell_timeout: int, workers: int | None = None,
+                timeout: float = 1800) -> ClassRun:
+    """Autograde every submission of ``key`` in ``course`` in one ``dlcourse-grade`` run (in parallel)."""
+    workers = workers or min(5, os.cpu_count() or 1)
+    command = [str(Path(sys.executable).parent / "dlcourse-grade"), key, "--workers", str(workers),
+               "--cell-timeout", str(cell_timeout), "--no-progress", "--report", "report.json",
+               "--export", "grades.csv"]
+    start = time.perf_counter()
+    out = subprocess.run(command, cwd=course, capture_output=True, text=True, timeout=timeout)
+    seconds = time.perf_counter() - start
+    report_file = course / "report.json"
+    if not report_file.exists():
+        raise AssertionError(f"dlcourse-grade wrote no report (exit {out.returncode})\n{out.stdout}\n{out.stderr}")
+    report = {r["student"]: r for r in json.loads(report_file.read_text())}
+    return ClassRun(key, course, report, out.returncode, out.stdout, out.stderr, seconds)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
-"""Every exercise notebook: the solution earns full marks, the release earns none, and the
-release in notebooks/ is exactly what nbgrader generates from solutions/."""
+"""Every exercise notebook follows the conventions, and the release in notebooks/ is exactly what
+nbgrader generates from solutions/.
+
+That the solution earns full marks and passes nbval, and that the untouched release earns none, is
+proved by the one execution of each exercise notebook: the grading round trip
+(``test_grading_roundtrip.py``)."""
 
 from __future__ import annotations
 
@@ -9,32 +13,10 @@ import nbformat
 import pytest
 
 from conftest import ASSIGNMENTS, release_path, solution_path
-from course import autograded_points, graded_cells, make_course, validate
-
-pytestmark = pytest.mark.slow
-
+from course import autograded_points, graded_cells, make_course
 
 def test_there_is_at_least_one_assignment():
     assert "ch01_learning_from_data" in ASSIGNMENTS
-
-
-@pytest.mark.parametrize("key", ASSIGNMENTS)
-def test_solution_notebook_passes_all_its_tests(key):
-    result = validate(solution_path(key))
-    failures = [f["source"].splitlines()[0] for f in result.get("failed", [])]
-    assert not failures, f"failing test cells in the solution: {failures}"
-    assert set(result) <= {"failed"}, f"unexpected validation result: {sorted(result)}"
-
-
-@pytest.mark.parametrize("key", ASSIGNMENTS)
-def test_release_notebook_fails_every_graded_cell_and_nothing_else(key):
-    nb = nbformat.read(release_path(key), as_version=4)
-    graded = [c.source.strip() for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
-    result = validate(release_path(key))
-    assert sorted(f["source"] for f in result.get("failed", [])) == sorted(graded)
-    for failure in result["failed"]:
-        # a student sees why, not a bare NameError or SyntaxError from the scaffold
-        assert "NameError" not in failure["raw_error"] and "SyntaxError" not in failure["raw_error"]
 
 
 @pytest.mark.parametrize("key", ASSIGNMENTS)
@@ -60,6 +42,7 @@ def test_exercise_notebook_follows_the_conventions(key):
     assert questions and all("<details><summary>Hint</summary>" in q for q in questions)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", ASSIGNMENTS)
 def test_release_is_exactly_what_nbgrader_generates(key, tmp_path):
     course = make_course(tmp_path, [key])

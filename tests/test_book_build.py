@@ -1,7 +1,9 @@
 """The book: its configuration, the vendored MathJax, and the strict build (``-W -n --keep-going``).
 
-The build runs once per test run into ``_build/`` (see ``browser_helpers.build_book``); the browser
-tests in ``test_browser_book.py`` check the same build in Chromium.
+The build runs once per test run into ``_build/``, in the background from the start of the run (see
+``browser_helpers.build_book``); it is the one execution of every page: ``test_book_notebooks.py``
+compares its executed copies with the stored outputs, and the browser tests in
+``test_browser_book.py`` check the same build in Chromium.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from browser_helpers import (
     run_build,
     toc_pages,
 )
+from conftest import record_step
 
 PAGES = toc_pages()
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
@@ -103,12 +106,18 @@ def test_vendored_mathjax_is_complete_and_unchanged():
 
 
 @pytest.mark.slow
-def test_strict_build_passes_without_warnings():
+def test_strict_build_passes_without_warnings(request):
     result = build_book()
+    executed = len(re.findall(r": Executed notebook in", result.log))
+    cached = len(re.findall(r"Using cached notebook", result.log))
+    record_step(request, "book build (strict, in the background)", result.seconds,
+                f"{executed} pages executed, {cached} from the execution cache")
     assert result.returncode == 0 and not result.warnings, (
         f"jupyter-book build -W -n --keep-going failed (exit {result.returncode}); "
         "warnings:\n" + "\n".join(result.warnings[:40]) + "\n\nend of the log:\n" + result.log[-3000:]
     )
+    notebooks = [d for d in PAGES if page_source(d).suffix == ".ipynb"]
+    assert executed + cached == len(notebooks), "each notebook page executes at most once per build"
 
 
 @pytest.mark.slow

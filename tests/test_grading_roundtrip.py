@@ -1,68 +1,118 @@
-"""Grading round trip with plain nbgrader, per chapter: exact scores from the exported grades."""
+"""Grading round trip, per chapter: one ``dlcourse-grade`` class run grades every case in parallel.
+
+The class of each chapter (``grading_cases.py``) is the solution, the untouched release, a wrong answer,
+a tampered test cell and an infinite loop, each with the exact score it must get. The same run is the
+one execution of the exercise notebooks in the test suite: the solution's graded copy proves that it
+earns full marks and passes nbval (``--nbval-lax``: no cell raises, cells tagged
+``nbval-check-output`` match their stored outputs); the release's graded copy proves that every
+graded test fails with a message rather than a NameError.
+"""
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 
-from conftest import ASSIGNMENTS, release_path
+from conftest import ASSIGNMENTS, record_execution, release_path
 from course import (
     autograded_points,
-    export_scores,
+    grade_class,
     graded_cells,
     make_course,
-    question_scores,
     replace_cell,
-    run,
     solution_notebook,
     submit,
 )
 from grading_cases import CASES
-
-import nbformat
+from nbval_compare import compare
 
 pytestmark = pytest.mark.slow
+
+SOLUTION, BLANK, WRONG, TAMPERED, LOOP = "alice", "bob", "carol", "dave", "erin"
+#: The infinite loop sleeps: the timeout interrupts it like a busy loop, without burning a core for
+#: ``cell_timeout`` seconds per chapter (``test_grading_class.py`` interrupts busy and stuck loops).
+LOOP_CODE = "import time\nwhile True:\n    time.sleep(0.5)\n"
+
+
+def grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def build_class(course, key: str) -> None:
+    """Submit the round-trip cases of ``key`` (``grading_cases.py``) into ``course/submitted/``."""
+    cases = CASES[key]
+    solution = solution_notebook(key)
+    submit(course, key, SOLUTION, solution)
+    submit(course, key, BLANK, nbformat.read(release_path(key), as_version=4))
+    cell, code, _ = cases.wrong_answer
+    submit(course, key, WRONG, replace_cell(solution, cell, code))
+    cell, code, test_cell, _ = cases.tampered
+    submit(course, key, TAMPERED, replace_cell(replace_cell(solution, cell, code), test_cell, "pass\n"))
+    cell, _ = cases.infinite_loop
+    looping = LOOP_CODE + next(c.source for c in solution.cells if grade_id(c) == cell)
+    submit(course, key, LOOP, replace_cell(solution, cell, looping))
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    """One class run per chapter; pytest groups each chapter's tests around it."""
+    key = request.param
+    course = make_course(tmp_path_factory.mktemp(key), [key], generate=False)
+    build_class(course, key)
+    return grade_class(course, key, cell_timeout=CASES[key].cell_timeout)
 
 
 def test_every_assignment_has_grading_cases():
     assert sorted(CASES) == ASSIGNMENTS
 
 
-@pytest.mark.parametrize("key", ASSIGNMENTS)
-def test_grading_round_trip_gives_exact_scores(key, tmp_path):
-    cases = CASES[key]
+def test_every_case_gets_its_exact_score(graded, request):
+    key, cases = graded.key, CASES[graded.key]
     solution = solution_notebook(key)
-    full = autograded_points(solution)
-    total = sum(graded_cells(solution).values())
+    full, total = autograded_points(solution), sum(graded_cells(solution).values())
+    for student, row in sorted(graded.report.items()):
+        record_execution(request, f"graded: {key} ({student})", row.get("seconds"), row["status"])
+    got = {s: (r["score"], r["max_score"], r["status"]) for s, r in graded.report.items()}
+    assert got == {
+        SOLUTION: (full, total, "graded"),
+        BLANK: (0.0, total, "graded"),
+        WRONG: (cases.wrong_answer[2], total, "graded"),
+        TAMPERED: (cases.tampered[3], total, "graded"),
+        LOOP: (cases.infinite_loop[1], total, "graded"),
+    }, graded.stdout + graded.stderr[-3000:]
 
-    course = make_course(tmp_path, [key])
-    submit(course, key, "alice", solution)
-    submit(course, key, "bob", nbformat.read(release_path(key), as_version=4))
-    cell, code, wrong_score = cases.wrong_answer
-    submit(course, key, "carol", replace_cell(solution, cell, code))
-    cell, code, test_cell, tampered_score = cases.tampered
-    submit(course, key, "dave", replace_cell(replace_cell(solution, cell, code), test_cell, "pass\n"))
-    cell, loop_score = cases.infinite_loop
-    looping = "while True:\n    pass\n" + next(
-        c.source for c in solution.cells if c.metadata.get("nbgrader", {}).get("grade_id") == cell
-    )
-    submit(course, key, "erin", replace_cell(solution, cell, looping))
 
-    run(["nbgrader", "autograde", key, "--force", f"--Execute.timeout={cases.cell_timeout}"], cwd=course)
-    scores = export_scores(course)
+def test_the_loop_costs_exactly_its_own_question(graded):
+    cell = CASES[graded.key].infinite_loop[0]
+    assert graded.question_scores(LOOP)[f"{cell}_test"] == 0.0
+    assert "timeout" in graded.report[LOOP]["reason"], graded.report[LOOP]
 
-    assert scores == {
-        "alice": (full, total),
-        "bob": (0.0, total),
-        "carol": (wrong_score, total),
-        "dave": (tampered_score, total),
-        "erin": (loop_score, total),
-    }
-    # the loop cost exactly its own question, and the tampered test was restored and failed
-    assert question_scores(course, key, "erin")[f"{cases.infinite_loop[0]}_test"] == 0.0
-    assert question_scores(course, key, "dave")[cases.tampered[2]] == 0.0
-    autograded = course / "autograded" / "dave" / key / f"{key}.ipynb"
-    restored = next(
-        c for c in nbformat.read(autograded, as_version=4).cells
-        if c.metadata.get("nbgrader", {}).get("grade_id") == cases.tampered[2]
-    )
+
+def test_the_tampered_test_is_restored_and_fails(graded):
+    test_cell = CASES[graded.key].tampered[2]
+    assert graded.question_scores(TAMPERED)[test_cell] == 0.0
+    restored = next(c for c in graded.autograded(TAMPERED).cells if grade_id(c) == test_cell)
     assert restored.source != "pass\n"
+
+
+def test_solution_earns_full_marks_and_passes_nbval(graded):
+    """The exercise notebook's one execution: every graded test passes, no cell raises, stored outputs match."""
+    solution = solution_notebook(graded.key)
+    scores = graded.question_scores(SOLUTION)
+    autograded = {gid: points for gid, points in graded_cells(solution).items() if gid.endswith("_test")}
+    assert {gid: scores[gid] for gid in autograded} == autograded, "failing test cells in the solution"
+    problems = compare(solution, graded.autograded(SOLUTION), label=f"solutions/{graded.key}")
+    assert not problems, "\n\n".join(problems)
+
+
+def test_release_fails_every_graded_test_with_a_message(graded):
+    """The untouched release: every graded test cell fails, and a student sees why (no NameError)."""
+    release = graded.autograded(BLANK)
+    tests = [c for c in release.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    assert tests
+    for cell in tests:
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        assert errors, f"{grade_id(cell)} passes on the untouched release"
+        text = " ".join(f"{o.get('ename')} {o.get('evalue')}" for o in errors)
+        assert "NameError" not in text and "SyntaxError" not in text, f"{grade_id(cell)}: {text}"
+    assert set(graded.question_scores(BLANK).values()) <= {0.0, None}

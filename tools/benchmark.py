@@ -4,7 +4,9 @@
 Usage (from the repository root, in the course environment; ``make bench`` runs the defaults):
 
     python tools/benchmark.py                  # book build (clean + cached), every notebook, grading 8 submissions of ch01
-    python tools/benchmark.py --tests          # ... and the whole test suite (long)
+    python tools/benchmark.py --tests          # ... and the whole test suite (long), per file and notebook
+    python tools/benchmark.py --last-tests --no-book --no-notebooks --grading 0
+                                               # only the timing report of the last test run
     python tools/benchmark.py --grading 0      # skip the grading throughput
     python tools/benchmark.py --no-book        # skip the book builds
 
@@ -162,10 +164,29 @@ def bench_grading(n: int, workers: int | None, every_chapter: bool) -> list[tupl
 
 
 def bench_tests(jobs: int) -> list[tuple[str, str, str]]:
+    """The whole suite, then the per-file and per-notebook rows of its timing report (``tests/conftest.py``)."""
     command = [str(BIN / "python"), "-m", "pytest", "-q", "-n", str(jobs), "--dist", "loadfile"]
     seconds, code, log = timed(command, ROOT, timeout=7200)
     summary = next((l for l in reversed(log.splitlines()) if " in " in l and ("passed" in l or "failed" in l)), "")
-    return [(f"test suite (`pytest -n {jobs} --dist loadfile`)", f"{seconds:.1f}", f"{status(code)}; {summary.strip('= ')}")]
+    rows = [(f"test suite (`pytest -n {jobs} --dist loadfile`)", f"{seconds:.1f}", f"{status(code)}; {summary.strip('= ')}")]
+    return rows + timing_rows()
+
+
+def timing_rows(path: Path = ROOT / "_build" / "test-timings.md") -> list[tuple[str, str, str]]:
+    """The rows of the last test run's timing report: seconds per test file and per notebook execution."""
+    if not path.exists():
+        return []
+    rows = []
+    section = "test file"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            section = "execution"
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if not line.startswith("| ") or len(cells) < 2 or cells[0] in {"test file", "notebook"}:
+            continue
+        note = cells[2] if len(cells) > 2 else ""
+        rows.append((f"{section}: {cells[0]}", cells[1], f"ok; {note}" if note else "ok"))
+    return rows
 
 
 def report(rows: list[tuple[str, str, str]]) -> str:
@@ -193,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="dlcourse-grade workers (default: its own)")
     parser.add_argument("--tests", action="store_true", help="also time the whole test suite (long)")
     parser.add_argument("--jobs", type=int, default=2, help="pytest-xdist workers for --tests (default 2)")
+    parser.add_argument("--last-tests", action="store_true",
+                        help="include the timing report of the last test run (_build/test-timings.md)")
     parser.add_argument("--output", type=Path, default=ROOT / "_build" / "benchmark.md")
     args = parser.parse_args(argv)
 
@@ -206,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         steps.append(("grading", lambda: bench_grading(args.grading, args.workers, args.grading_all)))
     if args.tests:
         steps.append(("tests", lambda: bench_tests(args.jobs)))
+    elif args.last_tests:
+        steps.append(("last test run", timing_rows))
     for name, step in steps:
         print(f"== {name}", file=sys.stderr, flush=True)
         rows += step()
