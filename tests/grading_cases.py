@@ -113,4 +113,29 @@ CASES = {
         # the timeout leaves room for the set-up cell (imports TensorFlow) and the training of q5
         cell_timeout=60,
     ),
+    "ch06_dropout_batchnorm": GradingCases(
+        # dropout without the 1/(1 - rate) rescaling: q1 (2 points) lost, 17 - 2 = 15
+        wrong_answer=(
+            "q1_dropout",
+            "def dropout(x, rate, u, training=True):\n"
+            "    if not training:\n"
+            "        return x\n"
+            "    return np.where(np.asarray(u) >= rate, x, 0.0)\n",
+            15.0,
+        ),
+        # momentum and 1 - momentum swapped (q4, 2 points) behind a test cell edited to `pass`:
+        # the test is restored and fails, 15
+        tampered=(
+            "q4_moving_mean",
+            "def moving_mean_after(k, batch_mean, momentum=0.99, start=0.0):\n"
+            "    return batch_mean + (start - batch_mean) * (1 - momentum) ** k\n",
+            "q4_moving_mean_test",
+            15.0,
+        ),
+        # q5 (3 points) never finishes: interrupted, count_bn_network is undefined, the rest is graded, 14
+        infinite_loop=("q5_count_params", 14.0),
+        # the timeout leaves room for the slowest cells on a slow machine: the set-up cell (imports
+        # TensorFlow) and the training of q7
+        cell_timeout=60,
+    ),
 }
