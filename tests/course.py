@@ -42,6 +42,15 @@ def make_course(tmp: Path, keys: list[str], *, generate: bool = True) -> Path:
     return course
 
 
+def validate(path: Path, timeout: int = 120) -> dict:
+    """nbgrader's Validator result for one notebook (the CLI exits 0 even when validation fails)."""
+    from nbgrader.validator import Validator
+
+    validator = Validator()
+    validator.config.Execute.timeout = timeout
+    return validator.validate(str(path))
+
+
 def graded_cells(nb) -> dict[str, float]:
     """grade_id -> points of every graded cell (autograded tests and manually graded answers)."""
     return {

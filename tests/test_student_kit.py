@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 MIN_SECRET_LENGTH = 8
 
 #: Lines a check module shares with a solution without giving anything away (argument coercion).
-GENERIC = re.compile(r"^(import \w+|from [\w.]+ import [\w, ]+"
+GENERIC = re.compile(r"^(import \w+|from [\w.]+ import [\w, ]+|for \w+ in \w+:"
                      r"|\w+ = np\.asarray\(\w+, dtype=float\)"
                      r"|error = np\.abs\(np\.asarray\(y_pred, dtype=float\) - np\.asarray\(y_true, dtype=float\)\))$")
 
