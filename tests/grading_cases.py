@@ -138,4 +138,33 @@ CASES = {
         # TensorFlow) and the training of q7
         cell_timeout=60,
     ),
+    "ch05_overfitting": GradingCases(
+        # epochs counted from 0: q2 (3 points) lost, 16 - 3 = 13
+        wrong_answer=(
+            "q2_early_stopping_epochs",
+            "def early_stopping_epochs(history, patience, min_delta):\n"
+            "    best, best_epoch = np.inf, 0\n"
+            "    for epoch, value in enumerate(history[\"val_loss\"]):\n"
+            "        if value < best - min_delta:\n"
+            "            best, best_epoch = value, epoch\n"
+            "        elif epoch - best_epoch >= patience:\n"
+            "            return epoch, best_epoch\n"
+            "    return len(history[\"val_loss\"]) - 1, best_epoch\n",
+            13.0,
+        ),
+        # the biases penalised too (q3, 2 points) behind a test cell edited to `pass`: the test is
+        # restored and fails, 14
+        tampered=(
+            "q3_l2_penalty",
+            "def l2_penalty(weights, lam):\n"
+            "    return float(sum(lam * np.sum(np.square(w)) for w in weights))\n",
+            "q3_l2_penalty_test",
+            14.0,
+        ),
+        # q1 (3 points) never finishes: interrupted, diagnosis is undefined, the rest is graded, 13
+        infinite_loop=("q1_diagnosis", 13.0),
+        # the timeout leaves room for the slowest cells on a slow machine: the set-up cell (imports
+        # TensorFlow) and the training of q5 and q6
+        cell_timeout=60,
+    ),
 }

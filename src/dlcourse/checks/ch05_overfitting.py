@@ -1,0 +1,429 @@
+"""Student-facing checks for Chapter 5, ``ch05_overfitting`` (overfitting and regularisation).
+
+Each check raises ``AssertionError`` with a message that names the mistake without giving the
+answer. Checks test properties on their own inputs, so that a hard-coded answer does not pass
+them. The reference computations are plain NumPy; the checks of Keras models import Keras only
+when they are called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ._common import call_for_number, check_finite, check_implemented, fail
+from ._models import check_dense_stack, ordinal
+
+#: The labels of question 1.
+LABELS = ("underfitting", "overfitting", "good fit")
+_ALIASES = {"underfit": "underfitting", "overfit": "overfitting", "good": "good fit", "goodfit": "good fit",
+            "good_fit": "good fit", "good-fit": "good fit"}
+
+#: The split of the exercise notebook: rows of ``load_red_wine()`` in this random order, the first
+#: 960 for training, the next 320 for validation; the remaining 319 are held out for the grader.
+SPLIT_SEED, N_TRAIN, N_VAL = 2026, 960, 320
+
+
+# ----------------------------------------------------------------------------- data
+def wine_split():
+    """The exercise notebook's red-wine data: ``X_train, y_train, X_val, y_val, X_test, y_test``.
+
+    Features are standardised with the training rows' mean and standard deviation. The test rows
+    are held out: the notebook never uses them, the hidden tests score on them.
+    """
+    from dlcourse.data import load_red_wine
+
+    wine = load_red_wine()
+    X = wine.drop(columns="quality").to_numpy(dtype="float32")
+    y = wine["quality"].to_numpy(dtype="float32")
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(X))
+    train, val, test = order[:N_TRAIN], order[N_TRAIN:N_TRAIN + N_VAL], order[N_TRAIN + N_VAL:]
+    mean, std = X[train].mean(axis=0), X[train].std(axis=0)
+    return tuple(a for rows in (train, val, test) for a in ((X[rows] - mean) / std, y[rows]))
+
+
+def held_out_wines():
+    """``(X_test, y_test)``: the wines that the exercise notebook never trains or validates on."""
+    return wine_split()[4:]
+
+
+# ----------------------------------------------------------------------------- question 1
+def make_runs(seed: int = 5, num_epochs: int = 60) -> dict:
+    """The three training runs of question 1 as ``{name: {"loss": [...], "val_loss": [...]}}``."""
+    rng = np.random.default_rng(seed)
+    epoch = np.arange(1, num_epochs + 1)
+
+    def noisy(curve):
+        return [round(float(v), 4) for v in curve + rng.normal(0, 0.006, num_epochs)]
+
+    return {
+        "A": {"loss": noisy(0.06 + 0.62 * np.exp(-epoch / 9)),
+              "val_loss": noisy(0.43 + 0.35 * np.exp(-epoch / 4) + 0.0035 * np.maximum(epoch - 12, 0))},
+        "B": {"loss": noisy(0.60 + 0.35 * np.exp(-epoch / 3)),
+              "val_loss": noisy(0.615 + 0.33 * np.exp(-epoch / 3))},
+        "C": {"loss": noisy(0.37 + 0.55 * np.exp(-epoch / 5)),
+              "val_loss": noisy(0.415 + 0.5 * np.exp(-epoch / 5))},
+    }
+
+
+def reference_diagnosis(run: Mapping, baseline: float) -> str:
+    """'overfitting', 'underfitting' or 'good fit' for one run, given the MSE of predicting the mean.
+
+    Overfitting: the validation loss ends clearly above its minimum while the training loss ends
+    far below it. Underfitting: the validation loss never gets clearly below the baseline.
+    """
+    loss, val_loss = np.asarray(run["loss"], float), np.asarray(run["val_loss"], float)
+    end = slice(-5, None)
+    if val_loss[end].mean() - val_loss.min() > 0.05 and val_loss[end].mean() - loss[end].mean() > 0.15:
+        return "overfitting"
+    if val_loss.min() > 0.85 * baseline:
+        return "underfitting"
+    return "good fit"
+
+
+def normalise_label(value: Any) -> Any:
+    """A label of question 1 in lower case with single spaces ('Good  fit' -> 'good fit', 'overfit' ->
+    'overfitting'); anything that is not a string is returned unchanged."""
+    if not isinstance(value, str):
+        return value
+    text = " ".join(value.strip().lower().split())
+    return _ALIASES.get(text, text)
+
+
+def _label(value: Any, name: str) -> str:
+    __tracebackhide__ = True
+    if not isinstance(value, str):
+        fail(f"The label of run {name} should be a string, one of {list(LABELS)}, not {value!r:.40}.")
+    text = normalise_label(value)
+    if text not in LABELS:
+        fail(f"The label of run {name} is {value!r}; use one of {list(LABELS)}.")
+    return text
+
+
+def check_diagnosis(diagnosis: Any, runs: Mapping, baseline: float) -> None:
+    """Question 1: each run labelled 'underfitting', 'overfitting' or 'good fit'."""
+    __tracebackhide__ = True
+    if diagnosis is None:
+        fail("`diagnosis` is still None: make it a dict with one label per run, e.g. {'A': '...', ...}.")
+    if not isinstance(diagnosis, Mapping):
+        fail(f"`diagnosis` should be a dict from run name to label, not a {type(diagnosis).__name__}.")
+    missing = [name for name in runs if name not in diagnosis]
+    if missing:
+        fail(f"`diagnosis` has no label for run(s) {missing}; label every run in `runs`.")
+    for name, run in runs.items():
+        got = _label(diagnosis[name], name)
+        want = reference_diagnosis(run, baseline)
+        if got == want:
+            continue
+        if want == "overfitting" and got == "good fit":
+            fail(f"Run {name}: look at its validation curve, not only at the training curve. Where is the "
+                 "validation loss lowest, and where does it end?")
+        if want == "overfitting":
+            fail(f"Run {name}: underfitting means a model cannot even fit its training data; compare this "
+                 "run's training loss with its validation loss at the end.")
+        if want == "underfitting" and got == "good fit":
+            fail(f"Run {name}: its two curves agree, but compare their level with the baseline MSE of "
+                 "predicting the mean quality.")
+        if want == "underfitting":
+            fail(f"Run {name}: overfitting shows as a validation loss that rises away from a falling "
+                 "training loss; read how far apart this run's curves end.")
+        if got == "overfitting":
+            fail(f"Run {name}: does its validation loss rise again, and does a large gap open between the "
+                 "curves? Read the validation curve to the end.")
+        fail(f"Run {name}: compare its validation loss with the baseline MSE of predicting the mean.")
+
+
+# ----------------------------------------------------------------------------- question 2
+def reference_early_stopping(val_loss, patience: int, min_delta: float = 0.0) -> tuple[int, int]:
+    """``(last_epoch, restored_epoch)``, counted from 1, of Keras's ``EarlyStopping``.
+
+    Replays ``EarlyStopping(monitor="val_loss", min_delta=min_delta, patience=patience,
+    restore_best_weights=True)`` on recorded validation losses: an epoch improves when its value is
+    below the best so far by more than ``min_delta`` (the first epoch always does); training stops
+    at the end of the epoch that is ``patience`` epochs after the last improvement. ``last_epoch``
+    is the last epoch trained (``len(val_loss)`` when it never stops) and ``restored_epoch`` the
+    last improving epoch, whose weights are restored.
+    """
+    best, best_epoch = None, 0
+    values = [float(v) for v in val_loss]
+    for epoch, value in enumerate(values, start=1):
+        if best is None or value + abs(min_delta) < best:
+            best, best_epoch = value, epoch
+        elif epoch - best_epoch >= patience:
+            return epoch, best_epoch
+    return len(values), best_epoch
+
+
+def _example_history() -> dict:
+    # a sub-min_delta improvement at epoch 7 is the overall minimum; the training loss keeps falling
+    val_loss = [1.10, 0.82, 0.70, 0.66, 0.61, 0.63, 0.605, 0.64, 0.62, 0.66, 0.68, 0.70, 0.69, 0.72]
+    loss = [1.30 * 0.85**e for e in range(len(val_loss))]
+    return {"loss": loss, "val_loss": val_loss}
+
+
+def _epoch_pair(result: Any, what: str) -> tuple[int, int]:
+    __tracebackhide__ = True
+    if result is None:
+        fail(f"{what} returned None: did you forget `return`?")
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail(f"{what} should return a tuple of two epochs, (last_epoch, restored_epoch), "
+             f"not {type(result).__name__}.")
+    for name, value in zip(("last_epoch", "restored_epoch"), result):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            fail(f"{what}: {name} should be a whole number (an int), not a {type(value).__name__}.")
+    return int(result[0]), int(result[1])
+
+
+def check_early_stopping_epochs(fn: Callable, history: Mapping | None = None, patience: int = 3,
+                                min_delta: float = 0.01) -> None:
+    """Question 2: predict where EarlyStopping(min_delta, patience, restore_best_weights=True) ends."""
+    __tracebackhide__ = True
+    what = "`early_stopping_epochs`"
+    cases = [(history, patience, min_delta)] if history is not None else [
+        (_example_history(), 3, 0.01),
+        ({"loss": [0.9, 0.7, 0.6, 0.55, 0.5], "val_loss": [1.0, 0.8, 0.7, 0.65, 0.62]}, 2, 0.0),
+    ]
+    for hist, pat, delta in cases:
+        hist = {key: list(value) for key, value in hist.items()}
+        got = _epoch_pair(check_implemented(fn, what, hist, pat, delta), what)
+        want = reference_early_stopping(hist["val_loss"], pat, delta)
+        if got == want:
+            continue
+        n = len(hist["val_loss"])
+        if got == (want[0] - 1, want[1] - 1):
+            fail(f"{what} returned {got}: both epochs are one too small. Count epochs from 1, as Keras's "
+                 "log and history_frame do, not from 0 as Python's positions do.")
+        if "loss" in hist and got == reference_early_stopping(hist["loss"], pat, delta):
+            fail(f"{what} returned {got}, which is what the *training* loss would give. EarlyStopping "
+                 "here monitors the validation loss.")
+        if got == reference_early_stopping(hist["val_loss"], pat, 0.0):
+            fail(f"{what} returned {got}: an epoch counts as an improvement only if it beats the best "
+                 "value so far by more than min_delta.")
+        if got[1] == want[1] and got[0] in (want[0] - 1, want[0] + 1):
+            fail(f"{what}: the restored epoch is right but training stops one epoch "
+                 f"{'too early' if got[0] < want[0] else 'too late'}. Training stops once `patience` "
+                 "epochs in a row have brought no improvement.")
+        if got[0] == want[0] and got[1] == int(np.argmin(hist["val_loss"])) + 1:
+            fail(f"{what}: the last epoch is right, but the weights restored are those of the last epoch "
+                 "that counted as an improvement (by more than min_delta), which need not be the lowest value.")
+        if want[0] == n and got[0] != n:
+            fail(f"{what} returned {got}, but in this history the patience never runs out: training then "
+                 "runs to the last epoch.")
+        fail(f"{what} returned {got} for patience={pat}, min_delta={delta}, which is not right.")
+
+
+# ----------------------------------------------------------------------------- question 3
+def reference_l2_penalty(weights, lam: float) -> float:
+    """lam * sum(W**2) over every kernel (2-D array) in ``weights``; biases (1-D) are not penalised."""
+    return float(sum(lam * np.sum(np.asarray(w, float) ** 2) for w in weights if np.ndim(w) == 2))
+
+
+def _example_weights(seed: int = 3, sizes=(4, 3, 2, 1)) -> list:
+    rng = np.random.default_rng(seed)
+    weights = []
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        weights += [rng.normal(0, 0.8, (n_in, n_out)), rng.normal(0, 0.5, n_out)]
+    return weights
+
+
+def check_l2_penalty(fn: Callable, weights=None, lam: float = 0.01) -> None:
+    """Question 3: the L2 penalty that Keras adds for weights whose every kernel has L2(lam)."""
+    __tracebackhide__ = True
+    cases = [(weights, lam)] if weights is not None else [(_example_weights(), 0.01),
+                                                          (_example_weights(4, (3, 5, 1)), 0.002)]
+    for ws, lam_ in cases:
+        ws = [np.array(w, dtype="float32") for w in ws]
+        got = call_for_number(fn, "`l2_penalty`", [w.copy() for w in ws], lam_)
+        want = reference_l2_penalty(ws, lam_)
+        if np.isclose(got, want, rtol=1e-4):
+            continue
+        kernels = [w.astype(float) for w in ws if w.ndim == 2]
+        everything = [w.astype(float) for w in ws]
+        if np.isclose(got, lam_ * sum(np.sum(w**2) for w in everything), rtol=1e-4):
+            fail("`l2_penalty` also penalises the biases (the 1-D arrays); kernel_regularizer penalises "
+                 "only each layer's kernel, its weight matrix.")
+        if np.isclose(got, want / lam_, rtol=1e-4):
+            fail("`l2_penalty` does not multiply by the strength `lam`.")
+        if np.isclose(got, want / 2, rtol=1e-4):
+            fail("`l2_penalty` is half of Keras's: Keras's L2 has no factor 1/2.")
+        if np.isclose(got, lam_ * sum(np.sqrt(np.sum(w**2)) for w in kernels), rtol=1e-4):
+            fail("`l2_penalty` uses the length of each kernel; the penalty uses the *squared* weights.")
+        if np.isclose(got, lam_ * sum(np.mean(w**2) for w in kernels), rtol=1e-4):
+            fail("`l2_penalty` averages the squared weights; the penalty sums them.")
+        if np.isclose(got, lam_ * sum(np.sum(np.abs(w)) for w in kernels), rtol=1e-4):
+            fail("`l2_penalty` sums the absolute weights, which is an L1 penalty, not L2.")
+        if any(np.isclose(got, lam_ * np.sum(w**2), rtol=1e-4) for w in kernels):
+            fail("`l2_penalty` counts only one kernel; every layer's kernel adds its own penalty.")
+        fail(f"`l2_penalty` returned {got:.6g} for these weights and lam={lam_}, which is not right.")
+
+
+# ----------------------------------------------------------------------------- question 4
+def _regularisers(layer) -> dict:
+    return {kind: getattr(layer, f"{kind}_regularizer", None) for kind in ("kernel", "bias", "activity")}
+
+
+def _strengths(regulariser) -> tuple[float, float]:
+    """(l1, l2) of a Keras regulariser object (0 for a missing one)."""
+    if regulariser is None:
+        return 0.0, 0.0
+    config = regulariser.get_config() if hasattr(regulariser, "get_config") else {}
+    return float(config.get("l1", 0.0) or 0.0), float(config.get("l2", 0.0) or 0.0)
+
+
+def kernel_penalty(model) -> float:
+    """The sum of ``model.losses``: the penalties of a built Keras model's weights, as a float."""
+    return float(sum(float(np.asarray(p)) for p in model.losses))
+
+
+def _lower(what: str) -> str:
+    return what if what.startswith("`") else what[0].lower() + what[1:]
+
+
+def check_regularised_layers(model: Any, lam: float, *, what: str = "The model",
+                             hidden: tuple = (64, 64)) -> None:
+    """Question 4 (and 6): Dense(64, relu) x 2 and Dense(1); an L2(lam) kernel penalty on every hidden layer only."""
+    __tracebackhide__ = True
+    dense = check_dense_stack(model, 11, (*hidden, 1), ("relu",) * len(hidden) + (None,), what=what)
+    regs = [_regularisers(layer) for layer in dense]
+    hidden_regs, output_regs = regs[:-1], regs[-1]
+    if any(r["activity"] is not None for r in regs) and not any(r["kernel"] is not None for r in hidden_regs):
+        fail(f"{what} uses activity_regularizer, which penalises a layer's outputs, not its weights; "
+             "the exercise asks for a penalty on the weights (the kernel).")
+    if all(r["kernel"] is None for r in hidden_regs) and output_regs["kernel"] is not None:
+        fail(f"{what} regularises only the output layer; the exercise asks for a penalty on every hidden layer.")
+    if all(r["kernel"] is None for r in hidden_regs) and any(r["bias"] is not None for r in regs):
+        fail(f"{what} penalises biases (bias_regularizer); the exercise asks for a penalty on the kernels.")
+    for i, r in enumerate(hidden_regs):
+        if r["kernel"] is None:
+            fail(f"The {ordinal(i)} hidden layer of {_lower(what)} has no kernel_regularizer: every hidden "
+                 "layer needs its own penalty.")
+    if output_regs["kernel"] is not None:
+        fail(f"{what} also penalises the output layer's kernel; the exercise asks for the hidden layers only.")
+    if any(r["activity"] is not None or r["bias"] is not None for r in regs):
+        fail(f"{what} has an activity_regularizer or bias_regularizer as well; penalise the kernels only.")
+    l1 = [_strengths(r["kernel"])[0] for r in hidden_regs]
+    if any(v > 0 for v in l1):
+        fail(f"{what} uses an L1 penalty (the sum of absolute weights); the exercise asks for L2.")
+    penalty = kernel_penalty(model)
+    want = float(sum(lam * np.sum(np.asarray(layer.kernel, float) ** 2) for layer in dense[:-1]))
+    if not np.isclose(penalty, want, rtol=1e-4, atol=1e-9):
+        fail(f"The penalty of {_lower(what)} in model.losses is "
+             f"{penalty:.5g}, which does not match an L2 penalty of strength lam={lam} on the hidden "
+             "kernels. Does the strength come from the argument `lam`?")
+
+
+def check_build_regularised(build: Callable, lams=(0.01, 0.003), output_bias: float | None = None) -> None:
+    """Question 4: ``build_regularised(lam)`` returns the specified network with L2(lam) on the hidden
+    layers; with ``output_bias``, the output layer's bias must start at that value (within 0.01)."""
+    __tracebackhide__ = True
+    for lam in lams:
+        model = check_implemented(build, "`build_regularised`", lam)
+        if model is None:
+            fail("`build_regularised` returned None: did you forget `return model`?")
+        what = f"The model of build_regularised({lam})"
+        check_regularised_layers(model, lam, what=what)
+        if output_bias is not None:
+            bias = float(np.asarray(model.layers[-1].bias, dtype=float).reshape(-1)[0])
+            if abs(bias - output_bias) > 0.01:
+                fail(f"The output bias of {_lower(what)} starts at {bias:.3g}; start it at the mean "
+                     "training quality, so that training does not spend its first epochs getting there.")
+
+
+# ----------------------------------------------------------------------------- question 5
+def history_dict(history: Any, what: str = "`history`") -> dict:
+    """The dict of lists inside a Keras ``History`` (or the dict itself)."""
+    __tracebackhide__ = True
+    if history is None:
+        fail(f"{what} is still None: store the result of `model.fit(...)` in it.")
+    values = getattr(history, "history", history)
+    if not isinstance(values, Mapping) or "loss" not in values:
+        fail(f"{what} should be what `model.fit` returns (a Keras History), not a {type(history).__name__}.")
+    return {key: [float(v) for v in value] for key, value in values.items()}
+
+
+def _predict(model: Any, X, what: str = "`model`") -> np.ndarray:
+    __tracebackhide__ = True
+    problem = None
+    try:
+        predictions = np.asarray(model.predict(np.asarray(X, dtype="float32"), verbose=0), dtype=float)
+    except Exception as error:  # a wrong input shape, a model that is not a model ...
+        problem = f"{type(error).__name__}: {error}".strip()[:300]
+    if problem is not None:
+        fail(f"{what}.predict(X_val) failed: {problem}")
+    if predictions.shape not in {(len(X),), (len(X), 1)}:
+        fail(f"{what} outputs shape {predictions.shape} for {len(X)} wines; end it with Dense(1).")
+    return check_finite(predictions.reshape(-1), f"The predictions of {what}")
+
+
+def check_early_stopped(model: Any, history: Any, X_val, y_val, *, max_epochs: int = 200,
+                        target_mae: float = 0.56) -> None:
+    """Question 5: early stopping on the validation MAE, best weights restored, better than the baseline."""
+    __tracebackhide__ = True
+    if model is None:
+        fail("`model` is still None: build, compile and train a Keras model and store it in `model`.")
+    values = history_dict(history)
+    if "mae" not in values:
+        fail("`history` has no `mae`: compile the model with metrics=[\"mae\"].")
+    if "val_mae" not in values:
+        fail("`history` has no validation values: pass validation data to `fit`. Without it early "
+             "stopping has nothing to watch, and Keras only warns.")
+    params = getattr(history, "params", None) or {}
+    if params.get("epochs") not in (None, max_epochs):
+        fail(f"Call `fit` with epochs={max_epochs}, the limit that early stopping should stop before "
+             f"(you passed epochs={params.get('epochs')}).")
+    epochs = len(values["loss"])
+    if epochs >= max_epochs:
+        fail(f"Training ran all {epochs} epochs: early stopping never stopped it. Does it watch the validation "
+             "MAE? The training loss and training MAE keep falling, so monitor=\"loss\" rarely stops.")
+    val_mae = np.asarray(values["val_mae"], float)
+    mae = float(np.mean(np.abs(_predict(model, X_val) - np.asarray(y_val, float))))
+    if np.isclose(mae, val_mae.min(), rtol=2e-4, atol=1e-5):
+        if mae >= target_mae:
+            fail(f"Your model's validation MAE is {mae:.3f}; the target is below {target_mae}. Start the "
+                 "output at the mean quality and give the network enough capacity.")
+        return
+    if np.isclose(mae, val_mae[-1], rtol=2e-4, atol=1e-5):
+        fail("Your model has the weights of the last epoch, not of the best one: set "
+             "restore_best_weights=True.")
+    if "val_loss" in values and np.isclose(mae, val_mae[int(np.argmin(values["val_loss"]))], rtol=2e-4, atol=1e-5):
+        fail("Your model has the weights of the epoch with the lowest validation *loss*; the exercise asks "
+             "for the lowest validation MAE. Which quantity does your callback monitor?")
+    fail(f"Your model's validation MAE is {mae:.4f}, but the lowest val_mae in `history` is "
+         f"{val_mae.min():.4f}: the weights restored are not those of the best epoch. Monitor the "
+         "validation MAE, keep min_delta at 0 and restore the best weights.")
+
+
+# ----------------------------------------------------------------------------- question 6
+def sum_of_squared_kernels(model: Any, layers: slice = slice(None, -1)) -> float:
+    """sum(W**2) over the kernels of a model's Dense layers (by default all but the output layer)."""
+    import keras
+
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    return float(sum(np.sum(np.asarray(layer.kernel, float) ** 2) for layer in dense[layers]))
+
+
+def check_weight_decay(model_plain: Any, model_l2: Any, X_val, y_val, *, lam: float = 0.01,
+                       max_mse: float = 0.52) -> None:
+    """Question 6: the L2 network ends with much smaller hidden weights than its unregularised twin."""
+    __tracebackhide__ = True
+    for name, model in (("model_plain", model_plain), ("model_l2", model_l2)):
+        if model is None:
+            fail(f"`{name}` is still None: build it with build_regularised and train it.")
+    if model_plain is model_l2:
+        fail("`model_plain` and `model_l2` are the same object; build and train two separate models.")
+    check_regularised_layers(model_l2, lam, what="`model_l2`")
+    check_dense_stack(model_plain, 11, (64, 64, 1), ("relu", "relu", None), what="`model_plain`")
+    if kernel_penalty(model_plain) > 1e-12:
+        fail("`model_plain` has a penalty in model.losses; build it with lam=0.")
+    for name, model in (("model_plain", model_plain), ("model_l2", model_l2)):
+        mse = float(np.mean((_predict(model, X_val, f"`{name}`") - np.asarray(y_val, float)) ** 2))
+        if mse >= max_mse:
+            fail(f"`{name}` has a validation MSE of {mse:.3f}; a trained network is below {max_mse}. Train "
+                 "it (both models the same way), with its output started at the mean quality.")
+    plain, l2 = sum_of_squared_kernels(model_plain), sum_of_squared_kernels(model_l2)
+    if not l2 < 0.5 * plain:
+        fail(f"The hidden kernels of `model_l2` have a sum of squares of {l2:.1f}, against {plain:.1f} for "
+             "`model_plain`: the penalty should have shrunk them to well under half. Train both models "
+             "for the same epochs on the same data.")

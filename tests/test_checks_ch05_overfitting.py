@@ -1,0 +1,373 @@
+"""The Chapter 5 checks accept right answers and reject wrong ones with a message that names the mistake."""
+
+import numpy as np
+import pytest
+
+from dlcourse.checks import ch05_overfitting as checks
+
+BASELINE = 0.65
+
+
+def not_written(*args):
+    raise NotImplementedError()
+
+
+# ------------------------------------------------------------------ data
+def test_wine_split_holds_out_rows_that_the_notebook_never_sees():
+    X_train, y_train, X_val, y_val, X_test, y_test = checks.wine_split()
+    assert (len(X_train), len(X_val), len(X_test)) == (960, 320, 319)
+    assert np.allclose(X_train.mean(axis=0), 0, atol=1e-3) and np.allclose(X_train.std(axis=0), 1, atol=1e-4)
+    # (the red-wine data contain duplicate wines, so rows are compared by position, not by value)
+    order = np.random.default_rng(checks.SPLIT_SEED).permutation(1599)
+    assert len(set(order[:960]) | set(order[960:1280]) | set(order[1280:])) == 1599
+    X_t, y_t = checks.held_out_wines()
+    assert np.array_equal(X_t, X_test) and np.array_equal(y_t, y_test)
+
+
+# ------------------------------------------------------------------ question 1: diagnosis
+RUNS = checks.make_runs()
+RIGHT = {"A": "overfitting", "B": "underfitting", "C": "good fit"}
+
+
+def test_runs_show_the_three_regimes():
+    assert {name: checks.reference_diagnosis(run, BASELINE) for name, run in RUNS.items()} == RIGHT
+
+
+def test_diagnosis_accepts_the_right_labels_in_any_spelling():
+    checks.check_diagnosis(RIGHT, RUNS, BASELINE)
+    checks.check_diagnosis({"A": "Overfitting ", "B": "underfit", "C": "Good  fit"}, RUNS, BASELINE)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        ({**RIGHT, "A": "good fit"}, "validation curve, not only at the training curve"),
+        ({**RIGHT, "A": "underfitting"}, "cannot even fit its training data"),
+        ({**RIGHT, "B": "good fit"}, "baseline MSE"),
+        ({**RIGHT, "B": "overfitting"}, "rises away"),
+        ({**RIGHT, "C": "overfitting"}, "rise again"),
+        ({**RIGHT, "C": "underfitting"}, "baseline"),
+        ({"A": "overfitting", "B": "underfitting"}, "no label for run"),
+        ({**RIGHT, "C": "fine"}, "use one of"),
+        ({**RIGHT, "C": 3}, "should be a string"),
+        (None, "still None"),
+        (["overfitting", "underfitting", "good fit"], "should be a dict"),
+    ],
+)
+def test_diagnosis_names_the_mistake(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_diagnosis(wrong, RUNS, BASELINE)
+
+
+# ------------------------------------------------------------------ question 2: early stopping rule
+def right_epochs(history, patience, min_delta):
+    best, best_epoch = np.inf, 0
+    for epoch, value in enumerate(history["val_loss"], start=1):
+        if value < best - min_delta:
+            best, best_epoch = value, epoch
+        elif epoch - best_epoch >= patience:
+            return epoch, best_epoch
+    return len(history["val_loss"]), best_epoch
+
+
+def keras_epochs(val_loss, patience, min_delta):
+    """What Keras's EarlyStopping itself does, driven epoch by epoch with the recorded values."""
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1)])
+    callback = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=min_delta, patience=patience,
+                                             restore_best_weights=True)
+    callback.set_model(model)
+    model.stop_training = False
+    callback.on_train_begin()
+    last = len(val_loss)
+    for epoch, value in enumerate(val_loss):
+        callback.on_epoch_end(epoch, {"val_loss": value})
+        if model.stop_training:   # fit checks this flag after every epoch
+            last = epoch + 1
+            break
+    return last, callback.best_epoch + 1
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_reference_rule_is_what_keras_does(seed):
+    rng = np.random.default_rng(seed)
+    val_loss = list(0.4 + 0.5 * np.exp(-np.arange(30) / 4) + np.abs(rng.normal(0, 0.02, 30)).cumsum() * 0.3)
+    patience, min_delta = int(rng.integers(0, 6)), float(rng.choice([0.0, 0.001, 0.01]))
+    assert checks.reference_early_stopping(val_loss, patience, min_delta) == keras_epochs(val_loss, patience, min_delta)
+    history = checks._example_history()
+    assert checks.reference_early_stopping(history["val_loss"], 3, 0.01) == keras_epochs(history["val_loss"], 3, 0.01)
+
+
+def test_early_stopping_epochs_accepts_the_rule():
+    checks.check_early_stopping_epochs(right_epochs)
+    checks.check_early_stopping_epochs(right_epochs, {"loss": [1, 1, 1], "val_loss": [0.5, 0.6, 0.7]}, 1, 0.0)
+
+
+def _from_zero(history, patience, min_delta):
+    last, best = right_epochs(history, patience, min_delta)
+    return last - 1, best - 1
+
+
+def _training_curve(history, patience, min_delta):
+    return right_epochs({"val_loss": history["loss"]}, patience, min_delta)
+
+
+def _late_by_one(history, patience, min_delta):
+    last, best = right_epochs(history, patience + 1, min_delta)
+    return min(last, len(history["val_loss"])), best
+
+
+def _global_minimum(history, patience, min_delta):
+    last, _ = right_epochs(history, patience, min_delta)
+    return last, int(np.argmin(history["val_loss"][:last])) + 1
+
+
+def _never_stops_unhandled(history, patience, min_delta):
+    best, best_epoch = np.inf, 0
+    for epoch, value in enumerate(history["val_loss"], start=1):
+        if value < best - min_delta:
+            best, best_epoch = value, epoch
+        elif epoch - best_epoch >= patience:
+            return epoch, best_epoch
+    return 0, best_epoch
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (_from_zero, "Count epochs from 1"),
+        (_training_curve, r"\*training\* loss"),
+        (lambda h, p, d: right_epochs(h, p, 0.0), "more than min_delta"),
+        (_late_by_one, "one epoch too late"),
+        (_global_minimum, "last epoch that counted as an improvement"),
+        (_never_stops_unhandled, "runs to the last epoch"),
+        (lambda h, p, d: list(right_epochs(h, p, d)), "tuple of two"),
+        (lambda h, p, d: tuple(float(e) for e in right_epochs(h, p, d)), "whole number"),
+        (lambda h, p, d: None, "forget `return`"),
+        (not_written, "not written yet"),
+    ],
+)
+def test_early_stopping_epochs_names_the_mistake(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_early_stopping_epochs(wrong)
+
+
+# ------------------------------------------------------------------ question 3: L2 penalty by hand
+def right_penalty(weights, lam):
+    return lam * sum(np.sum(w**2) for w in weights if w.ndim == 2)
+
+
+def test_reference_penalty_is_what_keras_adds():
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input(shape=(5,)),
+                              keras.layers.Dense(7, activation="relu", kernel_regularizer=keras.regularizers.L2(0.03),
+                                                 bias_initializer="ones"),
+                              keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L2(0.03))])
+    assert np.isclose(checks.reference_l2_penalty(model.get_weights(), 0.03), checks.kernel_penalty(model), rtol=1e-5)
+
+
+def test_l2_penalty_accepts_right_answers():
+    checks.check_l2_penalty(right_penalty)
+    checks.check_l2_penalty(lambda ws, lam: float(lam * sum((w**2).sum() for w in ws[::2])))
+    checks.check_l2_penalty(right_penalty, checks._example_weights(9, (6, 2, 1)), 0.5)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda ws, lam: lam * sum(np.sum(w**2) for w in ws), "biases"),
+        (lambda ws, lam: sum(np.sum(w**2) for w in ws if w.ndim == 2), "strength `lam`"),
+        (lambda ws, lam: right_penalty(ws, lam) / 2, "factor 1/2"),
+        (lambda ws, lam: lam * sum(np.linalg.norm(w) for w in ws if w.ndim == 2), r"\*squared\*"),
+        (lambda ws, lam: lam * sum(np.mean(w**2) for w in ws if w.ndim == 2), "averages"),
+        (lambda ws, lam: lam * sum(np.abs(w).sum() for w in ws if w.ndim == 2), "L1"),
+        (lambda ws, lam: lam * np.sum(ws[0] ** 2), "only one kernel"),
+        (lambda ws, lam: [lam * np.sum(w**2) for w in ws if w.ndim == 2], "one number"),
+        (lambda ws, lam: 0.01 * sum(np.sum(w**2) for w in ws if w.ndim == 2), "not right"),
+        (not_written, "not written yet"),
+    ],
+)
+def test_l2_penalty_names_the_mistake(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_l2_penalty(wrong)
+
+
+# ------------------------------------------------------------------ question 4: L2 on every hidden layer
+def builder(hidden_kernel=True, output_kernel=False, activity=False, bias=False, l1=False, fixed=None,
+            only_first=False, units=64):
+    def build(lam):
+        import keras
+
+        lam_ = fixed if fixed is not None else lam
+        reg = (lambda: keras.regularizers.L1(lam_)) if l1 else (lambda: keras.regularizers.L2(lam_))
+        layers = []
+        for i in range(2):
+            kwargs = {}
+            if hidden_kernel and not (only_first and i == 1):
+                kwargs["kernel_regularizer"] = reg()
+            if activity:
+                kwargs["activity_regularizer"] = reg()
+            if bias:
+                kwargs["bias_regularizer"] = reg()
+            layers.append(keras.layers.Dense(units, activation="relu", **kwargs))
+        out = keras.layers.Dense(1, kernel_regularizer=reg() if output_kernel else None)
+        return keras.Sequential([keras.Input(shape=(11,)), *layers, out])
+
+    return build
+
+
+def test_build_regularised_accepts_right_answers():
+    pytest.importorskip("keras")
+    checks.check_build_regularised(builder())
+
+    def with_bias(lam):
+        import keras
+
+        model = builder()(lam)
+        model.layers[-1].bias.assign([5.6])
+        return model
+
+    checks.check_build_regularised(with_bias, output_bias=5.6)
+    with pytest.raises(AssertionError, match="output bias .* starts at 0"):
+        checks.check_build_regularised(builder(), output_bias=5.6)
+
+    def with_activation_layers(lam):
+        import keras
+
+        L2 = keras.regularizers.L2
+        return keras.Sequential([keras.Input(shape=(11,)), keras.layers.Dense(64, kernel_regularizer=L2(lam)),
+                                 keras.layers.Activation("relu"),
+                                 keras.layers.Dense(64, activation="relu", kernel_regularizer=L2(l2=lam)),
+                                 keras.layers.Dense(1)])
+
+    with pytest.raises(AssertionError, match="Activation layer"):   # check_dense_stack's rule of ch02
+        checks.check_build_regularised(with_activation_layers)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (builder(hidden_kernel=False, output_kernel=True), "only the output layer"),
+        (builder(hidden_kernel=False, activity=True), "activity_regularizer"),
+        (builder(hidden_kernel=False, bias=True), "bias_regularizer"),
+        (builder(only_first=True), "second hidden layer .* no kernel_regularizer"),
+        (builder(hidden_kernel=False), "first hidden layer .* no kernel_regularizer"),
+        (builder(output_kernel=True), "also penalises the output layer"),
+        (builder(activity=True), "activity_regularizer or bias_regularizer as well"),
+        (builder(l1=True), "L1"),
+        (builder(fixed=0.01), "argument `lam`"),
+        (builder(units=32), "32 units"),
+        (lambda lam: None, "forget `return model`"),
+        (not_written, "not written yet"),
+    ],
+)
+def test_build_regularised_names_the_mistake(wrong, message):
+    pytest.importorskip("keras")
+    with pytest.raises(AssertionError, match=message):
+        checks.check_build_regularised(wrong)
+
+
+# ------------------------------------------------------------------ questions 5 and 6: trained models
+@pytest.fixture(scope="module")
+def wine():
+    return checks.wine_split()
+
+
+@pytest.fixture(scope="module")
+def trained(wine):
+    """A small network trained with and without early stopping on the validation MAE, and L2 twins."""
+    keras = pytest.importorskip("keras")
+    from dlcourse.setup import setup_notebook
+    from dlcourse.training import to_dataset
+
+    setup_notebook(seed=0)
+    X_train, y_train, X_val, y_val, _, _ = wine
+    train_ds = to_dataset(X_train, y_train, batch_size=64, shuffle=True)
+    val_ds = to_dataset(X_val, y_val, batch_size=512)
+
+    def net(lam=0.0, seed=0):
+        keras.utils.set_random_seed(seed)
+        reg = keras.regularizers.L2(lam) if lam else None
+        model = keras.Sequential([
+            keras.Input(shape=(11,)),
+            keras.layers.Dense(64, activation="relu", kernel_regularizer=reg),
+            keras.layers.Dense(64, activation="relu", kernel_regularizer=reg),
+            keras.layers.Dense(1, bias_initializer=keras.initializers.Constant(float(y_train.mean()))),
+        ])
+        model.compile(optimizer=keras.optimizers.Adam(0.003), loss="mse", metrics=["mae"])
+        return model
+
+    runs = {}
+    for name, monitor, restore in [("right", "val_mae", True), ("val_loss", "val_loss", True),
+                                   ("no_restore", "val_mae", False), ("loss", "loss", True)]:
+        model = net()
+        stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=8, restore_best_weights=restore)
+        epochs = 200 if monitor != "loss" else 25
+        history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[stop], verbose=0)
+        runs[name] = (model, history)
+    model = net()
+    runs["no_validation"] = (model, model.fit(train_ds, epochs=3, verbose=0))
+    plain, l2 = net(0.0), net(0.01)
+    for m in (plain, l2):
+        m.fit(train_ds, epochs=30, verbose=0)
+    runs["plain"], runs["l2"], runs["untrained"] = plain, l2, net(0.01)
+    return runs
+
+
+def test_early_stopped_accepts_a_right_run(trained, wine):
+    model, history = trained["right"]
+    checks.check_early_stopped(model, history, wine[2], wine[3])
+    checks.check_early_stopped(model, history.history, wine[2], wine[3])   # a plain dict works too
+    _, _, _, _, X_test, y_test = wine
+    assert np.mean(np.abs(model.predict(X_test, verbose=0).ravel() - y_test)) < 0.56
+
+
+def test_early_stopped_names_the_mistake(trained, wine):
+    X_val, y_val = wine[2], wine[3]
+    cases = {
+        "no_restore": "restore_best_weights=True",
+        "no_validation": "no validation values",
+    }
+    for name, message in cases.items():
+        with pytest.raises(AssertionError, match=message):
+            checks.check_early_stopped(*trained[name], X_val, y_val)
+    # the weights of the epoch with the lowest val_loss, in a history whose val_mae is lowest elsewhere
+    model, _ = trained["val_loss"]
+    mae = float(np.mean(np.abs(model.predict(X_val, verbose=0).ravel() - y_val)))
+    history = {"loss": [1.0] * 5, "mae": [1.0] * 5, "val_loss": [0.9, 0.5, 0.6, 0.7, 0.8],
+               "val_mae": [0.9, mae, mae - 0.05, 0.7, 0.8]}
+    with pytest.raises(AssertionError, match="lowest validation \\*loss\\*"):
+        checks.check_early_stopped(model, history, X_val, y_val)
+    with pytest.raises(AssertionError, match="epochs=200"):
+        checks.check_early_stopped(*trained["loss"], X_val, y_val)
+    model, history = trained["loss"]
+    with pytest.raises(AssertionError, match="never stopped"):
+        checks.check_early_stopped(model, history, X_val, y_val, max_epochs=25)
+    with pytest.raises(AssertionError, match="metrics"):
+        checks.check_early_stopped(model, {"loss": [1.0], "val_loss": [1.0]}, X_val, y_val)
+    with pytest.raises(AssertionError, match="still None"):
+        checks.check_early_stopped(None, None, X_val, y_val)
+    with pytest.raises(AssertionError, match="target is below"):
+        checks.check_early_stopped(*trained["right"], X_val, y_val, target_mae=0.3)
+
+
+def test_weight_decay_accepts_twins_trained_alike(trained, wine):
+    checks.check_weight_decay(trained["plain"], trained["l2"], wine[2], wine[3])
+    _, _, _, _, X_test, y_test = wine
+    assert np.mean((trained["l2"].predict(X_test, verbose=0).ravel() - y_test) ** 2) < 0.58
+
+
+def test_weight_decay_names_the_mistake(trained, wine):
+    X_val, y_val = wine[2], wine[3]
+    with pytest.raises(AssertionError, match="same object"):
+        checks.check_weight_decay(trained["l2"], trained["l2"], X_val, y_val)
+    with pytest.raises(AssertionError, match="first hidden layer .* no kernel_regularizer"):
+        checks.check_weight_decay(trained["plain"], trained["plain"].__class__.from_config(
+            trained["plain"].get_config()), X_val, y_val)
+    with pytest.raises(AssertionError, match="build it with lam=0"):
+        checks.check_weight_decay(trained["l2"], trained["untrained"], X_val, y_val)
+    with pytest.raises(AssertionError, match="validation MSE of"):
+        checks.check_weight_decay(trained["plain"], trained["untrained"], X_val, y_val)
+    with pytest.raises(AssertionError, match="still None"):
+        checks.check_weight_decay(None, trained["l2"], X_val, y_val)
