@@ -167,4 +167,29 @@ CASES = {
         # TensorFlow) and the training of q5 and q6
         cell_timeout=60,
     ),
+    "ch08_convnets": GradingCases(
+        # the chapter's reshape trick, which only works for stride = size and square inputs:
+        # q2 (2 points) lost, 17 - 2 = 15
+        wrong_answer=(
+            "q2_max_pool",
+            "def max_pool(x, size=2, stride=None):\n"
+            "    n = x.shape[0] // size\n"
+            "    return x[:n * size, :n * size].reshape(n, size, n, size).max(axis=(1, 3))\n",
+            15.0,
+        ),
+        # the naive softmax-then-log cross-entropy (q4, 2 points), which overflows for large logits,
+        # behind a test cell edited to `pass`: the test is restored and fails, 15
+        tampered=(
+            "q4_cross_entropy",
+            "def cross_entropy_from_logits(labels, logits):\n"
+            "    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)\n"
+            "    return float(-np.mean(np.log(p[np.arange(len(labels)), labels])))\n",
+            "q4_cross_entropy_test",
+            15.0,
+        ),
+        # q1 (3 points) never finishes: interrupted, conv2d is undefined, the rest is graded, 14
+        infinite_loop=("q1_conv2d", 14.0),
+        # the set-up cell imports TensorFlow and question 6 trains two small networks
+        cell_timeout=90,
+    ),
 }
