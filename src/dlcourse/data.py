@@ -311,6 +311,9 @@ def load_pretrained_base(data_dir: str | os.PathLike | None = None):
     import keras  # deferred: importing Keras costs seconds
 
     try:
-        return keras.saving.load_model(path, compile=False)
+        loaded = keras.saving.load_model(path, compile=False)
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
         raise DatasetError(f"{path}: weights file is unreadable ({exc}). {_restore_hint(path.name)}") from exc
+    # A reloaded functional model expects its inputs as a list and warns on every call with a
+    # plain tensor; the same layers rewired to one input tensor do not.
+    return keras.Model(loaded.inputs[0], loaded.outputs[0], name=loaded.name)
