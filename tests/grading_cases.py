@@ -192,4 +192,43 @@ CASES = {
         # the set-up cell imports TensorFlow and question 6 trains two small networks
         cell_timeout=90,
     ),
+    "ch09_transfer_learning": GradingCases(
+        # every parameter counted, the frozen base's too: q1 (2 points) lost, 12 - 2 = 10
+        wrong_answer=(
+            "q1_transfer_model",
+            "def build_transfer_model(n_classes):\n"
+            "    base = load_pretrained_base()\n"
+            "    base.trainable = False\n"
+            "    inputs = keras.Input((28, 28, 1))\n"
+            "    x = layers.GlobalAveragePooling2D()(base(inputs, training=False))\n"
+            "    x = layers.Dense(32, activation='relu')(x)\n"
+            "    return keras.Model(inputs, layers.Dense(n_classes, activation='softmax')(x))\n"
+            "\n"
+            "n_trainable = build_transfer_model(10).count_params()\n",
+            10.0,
+        ),
+        # the rows with the *lowest* loss (no reversal of the ascending sort) behind a test cell
+        # edited to `pass`: the test is restored and fails, q4 (3 points) lost, 12 - 3 = 9
+        tampered=(
+            "q4_suspects",
+            "keras.utils.set_random_seed(0)\n"
+            "features = load_pretrained_base().predict(X_noisy, batch_size=500, verbose=0)\n"
+            "noisy_head = keras.Sequential([keras.Input(features.shape[1:]),\n"
+            "    layers.GlobalAveragePooling2D(), layers.Dense(10, activation='softmax')])\n"
+            "noisy_head.compile(optimizer=keras.optimizers.Adam(0.01),\n"
+            "                   loss='sparse_categorical_crossentropy')\n"
+            "noisy_head.fit(to_dataset(features, y_noisy, batch_size=64, shuffle=True),\n"
+            "               epochs=30, verbose=0)\n"
+            "proba = noisy_head.predict(features, verbose=0)\n"
+            "loss = -np.log(proba[np.arange(len(y_noisy)), y_noisy] + 1e-12)\n"
+            "suspects = np.argsort(loss)[:100]\n",
+            "q4_suspects_test",
+            9.0,
+        ),
+        # q5 (3 points) never finishes: interrupted, grad_cam is undefined, the rest is graded, 9
+        infinite_loop=("q5_grad_cam", 9.0),
+        # the slowest cells on a loaded machine: the set-up (imports TensorFlow), the training of
+        # q2 and of cam_head, and the Grad-CAM checks of q5
+        cell_timeout=60,
+    ),
 }

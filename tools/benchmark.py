@@ -204,10 +204,18 @@ def report(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def bench_base() -> list[tuple[str, str, str]]:
+    """Chapter 9's pretrained base rebuilt by its script into a temporary folder (limit: 5 minutes)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        seconds, code, _ = timed([sys.executable, "tools/train_base.py", "--out", str(Path(tmp) / "base")], ROOT)
+    return [("script: `tools/train_base.py` (Chapter 9's base)", f"{seconds:.1f}", status(code))]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-book", action="store_true", help="skip the book builds")
     parser.add_argument("--no-notebooks", action="store_true", help="skip executing the notebooks")
+    parser.add_argument("--no-base", action="store_true", help="skip rebuilding Chapter 9's pretrained base")
     parser.add_argument("--grading", type=int, default=8, metavar="N",
                         help="autograde N copies of a solution (default 8; 0 skips)")
     parser.add_argument("--grading-all", action="store_true", help="grading throughput of every chapter, not only the first")
@@ -225,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         steps.append(("book", bench_book))
     if not args.no_notebooks:
         steps.append(("notebooks", bench_notebooks))
+    if not args.no_base:
+        steps.append(("base", bench_base))
     if args.grading > 0:
         steps.append(("grading", lambda: bench_grading(args.grading, args.workers, args.grading_all)))
     if args.tests:

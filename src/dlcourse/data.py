@@ -15,6 +15,7 @@ loader                      file                      introduced in
 :func:`load_mnist`          ``mnist_10k.npz``         Chapter 8 (``ch08_convnets``)
 :func:`load_fashion_mnist`  ``fashion_mnist_25k.npz`` Chapter 8 (``ch08_convnets``)
 :func:`load_photos`         ``photos.npz``            Chapter 8 (``ch08_convnets``)
+:func:`load_pretrained_base` ``ch09_base.keras``      Chapter 9 (``ch09_transfer_learning``)
 ==========================  ========================  =======================================
 
 The folder is the repository's ``datasets/``; the environment variable
@@ -48,6 +49,7 @@ __all__ = [
     "load_mnist",
     "load_fashion_mnist",
     "load_photos",
+    "load_pretrained_base",
 ]
 
 #: Environment variable that overrides the datasets folder.
@@ -82,6 +84,8 @@ _FILES = {
     "mnist_10k.npz": ("f937c511bd2e5fddc3733ab6676ed76fc31311af97ec2c653af23d1c0da3524a", 1619665),
     "fashion_mnist_25k.npz": ("58afe8697da2db478d662cc6c4353d5ed7c82369c3312286994dab7d966fbe80", 10927570),
     "photos.npz": ("03cd59fd006bd888ba3634eeba95bfa737782ccfac0eaa498ef8f10fb0d14570", 1410575),
+    # Not data but trained weights, rebuilt by tools/train_base.py (see datasets/README.md).
+    "ch09_base.keras": ("9dd22c96410f66657d6b7d7ff1f23e72176aa33a00a2b680dd6d9a4b2bf4187e", 141138),
 }
 
 _DEFAULT_DIR = Path(__file__).resolve().parents[2] / "datasets"
@@ -117,9 +121,10 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _restore_hint() -> str:
+def _restore_hint(filename: str = "") -> str:
+    script = "tools/train_base.py" if filename.endswith(".keras") else "tools/build_datasets.py"
     return ("Restore it with `git checkout -- datasets/` (or `git lfs pull` / a fresh clone), "
-            "or rebuild it with `python tools/build_datasets.py`.")
+            f"or rebuild it with `python {script}`.")
 
 
 def dataset_path(filename: str, data_dir: str | os.PathLike | None = None) -> Path:
@@ -135,11 +140,11 @@ def dataset_path(filename: str, data_dir: str | os.PathLike | None = None) -> Pa
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise DatasetError(f"{path}: data file is missing. {_restore_hint()}") from None
+        raise DatasetError(f"{path}: data file is missing. {_restore_hint(filename)}") from None
     except OSError as exc:
-        raise DatasetError(f"{path}: data file is unreadable ({exc}). {_restore_hint()}") from exc
+        raise DatasetError(f"{path}: data file is unreadable ({exc}). {_restore_hint(filename)}") from exc
     if not path.is_file():
-        raise DatasetError(f"{path}: is not a file. {_restore_hint()}")
+        raise DatasetError(f"{path}: is not a file. {_restore_hint(filename)}")
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     with _lock:
         if key in _verified:
@@ -148,16 +153,16 @@ def dataset_path(filename: str, data_dir: str | os.PathLike | None = None) -> Pa
         what = "truncated" if st.st_size < expected_size else "corrupt (too long)"
         raise DatasetError(
             f"{path}: data file is {what}: {st.st_size} bytes, expected {expected_size}. "
-            f"{_restore_hint()}"
+            f"{_restore_hint(filename)}"
         )
     try:
         actual = _sha256(path)
     except OSError as exc:
-        raise DatasetError(f"{path}: data file is unreadable ({exc}). {_restore_hint()}") from exc
+        raise DatasetError(f"{path}: data file is unreadable ({exc}). {_restore_hint(filename)}") from exc
     if actual != expected_sha:
         raise DatasetError(
             f"{path}: checksum mismatch, the data file is corrupt: sha256 {actual}, "
-            f"expected {expected_sha}. {_restore_hint()}"
+            f"expected {expected_sha}. {_restore_hint(filename)}"
         )
     with _lock:
         _verified.add(key)
@@ -289,3 +294,26 @@ def load_photos(data_dir: str | os.PathLike | None = None) -> dict[str, np.ndarr
     """
     arrays = _read("photos.npz", data_dir, _read_npz)
     return {name: arrays[name].copy() for name in PHOTO_NAMES}
+
+
+def load_pretrained_base(data_dir: str | os.PathLike | None = None):
+    """The course's pretrained convolutional base, a fresh ``keras.Model`` on every call.
+
+    Introduced in Chapter 9 (``ch09_transfer_learning``). Three blocks of Conv2D (no
+    bias), BatchNormalization and ReLU, with 16, 32 and 64 filters, max pooling after
+    the first two: input ``(None, None, 1)`` images scaled to [0, 1], output feature maps
+    with 64 channels at a quarter of the input's side (``(7, 7, 64)`` for 28x28 digits).
+    It was trained by ``tools/train_base.py`` on the 8,000 training images of
+    :func:`load_mnist`, all ten digits; it is **not** an ImageNet network (those cannot
+    be had offline). ``datasets/README.md`` and ``datasets/ch09_base.json`` record how.
+    """
+    path = dataset_path("ch09_base.keras", data_dir)
+    import keras  # deferred: importing Keras costs seconds
+
+    try:
+        loaded = keras.saving.load_model(path, compile=False)
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"{path}: weights file is unreadable ({exc}). {_restore_hint(path.name)}") from exc
+    # A reloaded functional model expects its inputs as a list and warns on every call with a
+    # plain tensor; the same layers rewired to one input tensor do not.
+    return keras.Model(loaded.inputs[0], loaded.outputs[0], name=loaded.name)

@@ -1,0 +1,375 @@
+"""Student-facing checks for Chapter 9, ``ch09_transfer_learning`` (transfer learning).
+
+Each check raises ``AssertionError`` with a message that teaches. Checks test properties
+on their own inputs, so a hard-coded answer does not pass them. TensorFlow and Keras are
+imported inside the functions that need them, so importing this module stays light.
+
+The exercise data are scikit-learn's digits upsampled to 28x28
+(:func:`dlcourse.transfer.load_digits_28x28`), split here once and for all: the rows a
+student trains and validates on (:func:`exercise_data`), a noisy-label set (:func:`noisy_digits`)
+and rows the student never sees (:func:`hidden_rows`), which hidden tests score on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._common import check_implemented, fail
+
+#: Units of the hidden Dense layer that question 1's head must have.
+HIDDEN_UNITS = 32
+#: Labelled training images per class in question 2.
+PER_CLASS = 5
+#: Rows of the noisy-label set and how many of its labels are flipped (question 4).
+NOISY_ROWS, NOISY_FLIPS = 1000, 100
+
+
+# ----------------------------------------------------------------------------- data
+def _split():
+    from dlcourse.transfer import load_digits_28x28
+
+    X, y = load_digits_28x28()
+    order = np.random.default_rng(2009).permutation(len(y))
+    visible, hidden = order[:NOISY_ROWS], order[NOISY_ROWS:]
+    lab = np.concatenate([visible[y[visible] == c][:PER_CLASS] for c in range(10)])
+    val = np.setdiff1d(visible, lab)[:300]
+    return X, y, visible, lab, val, hidden
+
+
+def exercise_data() -> dict[str, np.ndarray]:
+    """The rows of the exercises: ``X_lab``/``y_lab`` (5 per class) and ``X_val``/``y_val`` (300)."""
+    X, y, _, lab, val, _ = _split()
+    return {"X_lab": X[lab], "y_lab": y[lab], "X_val": X[val], "y_val": y[val]}
+
+
+def hidden_rows(n: int | None = None):
+    """797 digits the exercise never shows (hidden tests score on them)."""
+    X, y, _, _, _, hidden = _split()
+    hidden = hidden[:n] if n else hidden
+    return X[hidden], y[hidden]
+
+
+def _flips() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(90210)
+    rows = np.sort(rng.choice(NOISY_ROWS, NOISY_FLIPS, replace=False))
+    return rows, rng.integers(1, 10, NOISY_FLIPS)
+
+
+def noisy_digits():
+    """``(X, y_noisy)``: 1,000 digits of which 100 labels were changed to another digit."""
+    X, y, visible, _, _, _ = _split()
+    y_noisy = y[visible].copy()
+    rows, shift = _flips()
+    y_noisy[rows] = (y_noisy[rows] + shift) % 10
+    return X[visible], y_noisy
+
+
+def flipped_rows() -> np.ndarray:
+    """Rows of :func:`noisy_digits` whose labels were flipped (for the tests, not the student)."""
+    return _flips()[0]
+
+
+# ----------------------------------------------------------------------------- models
+def _keras():
+    import keras
+
+    return keras
+
+
+def _n_trainable(model) -> int:
+    return int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
+
+
+def _flat_layers(model):
+    out = []
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:
+            out.extend(_flat_layers(layer))
+        else:
+            out.append(layer)
+    return out
+
+
+def _kind(layer) -> str:
+    return type(layer).__name__
+
+
+def _activation_name(layer) -> str:
+    act = getattr(layer, "activation", None)
+    return getattr(act, "__name__", str(act))
+
+
+#: Layer names of the pretrained base (``datasets/README.md``).
+BASE_LAYERS = frozenset({"conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2",
+                         "conv3", "bn3", "relu3"})
+
+
+# ----------------------------------------------------------------------------- question 1
+def _head_units(model):
+    """The layers after the base, and their Dense layers as (units, activation)."""
+    layers_after = [layer for layer in _flat_layers(model)
+                    if layer.name not in BASE_LAYERS and _kind(layer) != "InputLayer"]
+    dense = []
+    for i, layer in enumerate(layers_after):
+        if _kind(layer) == "Dense":
+            act = _activation_name(layer)
+            nxt = layers_after[i + 1] if i + 1 < len(layers_after) else None
+            if act == "linear" and nxt is not None and _kind(nxt) in ("Activation", "ReLU", "Softmax"):
+                act = {"ReLU": "relu", "Softmax": "softmax"}.get(_kind(nxt), _activation_name(nxt))
+            dense.append((int(layer.units), act))
+    return layers_after, dense
+
+
+def check_build_transfer_model(build_fn: Callable, n_classes_cases=(4, 10)) -> None:
+    """Question 1: the pretrained base frozen, global average pooling, Dense(32, relu), softmax."""
+    __tracebackhide__ = True
+    keras = _keras()
+    base_paths = set(_pretrained_arrays())
+    for n_classes in n_classes_cases:
+        model = check_implemented(build_fn, "`build_transfer_model`", n_classes)
+        if model is None:
+            fail("`build_transfer_model` returned None: did you forget `return model`?")
+        if not isinstance(model, keras.Model):
+            fail(f"`build_transfer_model` should return a Keras model, not a {type(model).__name__}.")
+        if not base_paths <= {v.path for v in model.weights}:
+            fail("The model does not contain the pretrained base: build it on `load_pretrained_base()`.")
+        x = np.zeros((2, 28, 28, 1), dtype="float32")
+        try:
+            out = np.asarray(model(x, training=False))
+        except Exception as exc:  # noqa: BLE001 - any failure is the student's model
+            fail(f"The model cannot read a batch of 28x28 grey images: {type(exc).__name__}: {exc}")
+        if out.ndim == 2 and len(out) == 2 and out.shape[1] != n_classes:
+            fail(f"The model outputs {out.shape[1]} scores per image but n_classes is {n_classes}: "
+                 "use the argument.")
+        if out.shape != (2, n_classes):
+            fail(f"For n_classes={n_classes} the model outputs shape {out.shape[1:]} per image; "
+                 "it should output one score per class.")
+        if any(v.path in base_paths for v in model.trainable_weights):
+            fail("Some weights of the base are still trainable: freeze the base.")
+        layers_after, dense = _head_units(model)
+        kinds = [_kind(layer) for layer in layers_after]
+        if "Flatten" in kinds:
+            fail("The head flattens the feature maps; the exercise asks for global average pooling.")
+        if "GlobalAveragePooling2D" not in kinds:
+            fail("The head has no GlobalAveragePooling2D layer after the base.")
+        if len(dense) != 2:
+            fail(f"The head has {len(dense)} Dense layer(s); the exercise asks for two: a hidden one "
+                 "and the output layer.")
+        (hidden, hidden_act), (out_units, out_act) = dense
+        if hidden != HIDDEN_UNITS:
+            fail(f"The hidden Dense layer has {hidden} units; the exercise asks for {HIDDEN_UNITS}.")
+        if hidden_act != "relu":
+            fail(f"The hidden Dense layer's activation is {hidden_act!r}; the exercise asks for ReLU.")
+        if out_units != n_classes:
+            fail(f"The output layer has {out_units} units but n_classes is {n_classes}: use the argument.")
+        if out_act != "softmax" or not np.allclose(out.sum(axis=1), 1, atol=1e-4):
+            fail("The outputs are not class probabilities: the output layer needs a softmax.")
+        want = (64 + 1) * HIDDEN_UNITS + (HIDDEN_UNITS + 1) * n_classes
+        if _n_trainable(model) != want:
+            fail(f"The model has {_n_trainable(model)} trainable parameters, which does not match a "
+                 "frozen base and the head the exercise describes.")
+
+
+def check_trainable_count(value: Any, build_fn: Callable) -> None:
+    """Question 1: the number of trainable parameters of ``build_transfer_model(10)``."""
+    __tracebackhide__ = True
+    if value is None:
+        fail("`n_trainable` is still None: count the trainable parameters.")
+    if isinstance(value, bool) or not float(np.asarray(value, dtype=float)).is_integer():
+        fail(f"`n_trainable` should be a whole number, not {value!r:.40}.")
+    value = int(value)
+    model = build_fn(10)
+    if value == model.count_params():
+        fail("That is every parameter of the model, the frozen base included; count only the "
+             "trainable ones.")
+    if value != _n_trainable(model):
+        fail(f"`n_trainable` = {value} is not the number of trainable parameters of your model "
+             "for 10 classes.")
+
+
+# ----------------------------------------------------------------------------- questions 2 and 3
+def _pretrained_arrays() -> dict[str, np.ndarray]:
+    from dlcourse.data import load_pretrained_base
+
+    return {v.path: v.numpy() for v in load_pretrained_base().weights}
+
+
+def _base_arrays(model, what: str) -> dict[str, np.ndarray]:
+    want = _pretrained_arrays()
+    got = {v.path: v.numpy() for v in model.weights if v.path in want}
+    if set(got) != set(want):
+        fail(f"{what} does not contain the pretrained base (its weights conv1/kernel, bn1/..., are "
+             "missing): build it on `load_pretrained_base()`.")
+    return got
+
+
+def _accuracy(model, X, y) -> float:
+    proba = np.asarray(model.predict(np.asarray(X, dtype="float32"), batch_size=500, verbose=0))
+    if proba.ndim != 2 or proba.shape[1] != 10:
+        fail(f"The model outputs shape {proba.shape[1:]} per image; it should output 10 class scores.")
+    return float(np.mean(proba.argmax(axis=1) == np.asarray(y)))
+
+
+def check_head_trained(model, X_val, y_val, min_accuracy: float = 0.72) -> None:
+    """Question 2: the head learned, and every base weight (BatchNorm statistics too) is unchanged."""
+    __tracebackhide__ = True
+    keras = _keras()
+    if model is None:
+        fail("`head_model` is still None: build it with `build_transfer_model` and train it.")
+    if not isinstance(model, keras.Model):
+        fail(f"`head_model` should be a Keras model, not a {type(model).__name__}.")
+    want = _pretrained_arrays()
+    for path, array in _base_arrays(model, "`head_model`").items():
+        if not np.array_equal(array, want[path]):
+            fail(f"The base's weight {path} changed during training: the base must stay frozen "
+                 "while the head trains.")
+    acc = _accuracy(model, X_val, y_val)
+    if acc < min_accuracy:
+        fail(f"`head_model` classifies {acc:.1%} of the validation digits correctly; the exercise "
+             f"asks for at least {min_accuracy:.0%}. Has the head trained long enough?")
+
+
+def check_finetuned(model, X_val, y_val, min_accuracy: float = 0.75) -> None:
+    """Question 3: some convolution changed, the BatchNorm statistics did not, and it is accurate."""
+    __tracebackhide__ = True
+    keras = _keras()
+    if model is None:
+        fail("`ft_model` is still None: fine-tune a model and store it in `ft_model`.")
+    if not isinstance(model, keras.Model):
+        fail(f"`ft_model` should be a Keras model, not a {type(model).__name__}.")
+    want = _pretrained_arrays()
+    got = _base_arrays(model, "`ft_model`")
+    for path in sorted(want):
+        if "moving_" in path and not np.array_equal(got[path], want[path]):
+            fail(f"The BatchNorm statistic {path} changed during fine-tuning: in Keras 3, "
+                 "`training=False` is not enough once the base is unfrozen.")
+    changed = [p for p in want if p.endswith("/kernel") and not np.array_equal(got[p], want[p])]
+    if not changed:
+        fail("No convolution of the base changed: that is feature extraction, not fine-tuning. "
+             "Unfreeze some of the base and recompile before training.")
+    acc = _accuracy(model, X_val, y_val)
+    if acc < min_accuracy:
+        fail(f"`ft_model` classifies {acc:.1%} of the validation digits correctly; the exercise asks "
+             f"for at least {min_accuracy:.0%}. A learning rate that is too large can wreck the "
+             "pretrained features.")
+
+
+# ----------------------------------------------------------------------------- question 4
+def check_suspects(suspects, k: int = 100, min_share: float = 0.5) -> None:
+    """Question 4: ``k`` distinct rows of the noisy set, at least half of them with flipped labels."""
+    __tracebackhide__ = True
+    if suspects is None:
+        fail("`suspects` is still None: rank the rows by their loss and keep the top 100.")
+    try:
+        rows = np.asarray(suspects).astype(int).reshape(-1)
+    except (TypeError, ValueError):
+        fail("`suspects` should be row numbers (integers).")
+    if len(rows) != k:
+        fail(f"`suspects` has {len(rows)} rows; the exercise asks for the top {k}.")
+    if len(np.unique(rows)) != k:
+        fail("`suspects` contains the same row more than once.")
+    if rows.min() < 0 or rows.max() >= NOISY_ROWS:
+        fail(f"`suspects` should be row numbers of X_noisy, from 0 to {NOISY_ROWS - 1}.")
+    hits = int(np.isin(rows, flipped_rows()).sum())
+    if hits < min_share * k:
+        fail(f"{hits} of your {k} suspects have flipped labels; the exercise asks for at least "
+             f"{int(min_share * k)}. Are they the rows with the *highest* loss, computed with the "
+             "noisy labels, from a model trained on the noisy labels?")
+
+
+# ----------------------------------------------------------------------------- question 5
+def make_cam_head(features, labels, seed: int = 0):
+    """A head with a hidden layer that maps 64 feature maps to 10 logits, trained on ``features``."""
+    keras = _keras()
+    from keras import layers
+
+    keras.utils.set_random_seed(seed)
+    head = keras.Sequential([
+        keras.Input((None, None, 64)),
+        layers.GlobalAveragePooling2D(name="gap"),
+        layers.Dense(32, activation="relu", name="hidden"),
+        layers.Dense(10, name="scores"),
+    ], name="cam_head")
+    head.compile(optimizer=keras.optimizers.Adam(0.01),
+                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    head.fit(np.asarray(features, "float32"), np.asarray(labels), epochs=60, batch_size=64, verbose=0)
+    return head
+
+
+def reference_grad_cam(base, head, images, classes) -> np.ndarray:
+    """Grad-CAM at the base's output, upsampled (bilinear) to the image size, each map scaled to max 1."""
+    import tensorflow as tf
+
+    images = tf.convert_to_tensor(np.asarray(images, dtype="float32"))
+    classes = np.asarray(classes).astype("int32")
+    with tf.GradientTape() as tape:
+        maps = base(images, training=False)
+        tape.watch(maps)
+        scores = tf.gather(head(maps, training=False), classes, axis=1, batch_dims=1)
+    grads = tape.gradient(scores, maps)
+    alpha = tf.reduce_mean(grads, axis=(1, 2))
+    cam = tf.nn.relu(tf.einsum("nhwk,nk->nhw", maps, alpha))
+    cam = tf.image.resize(cam[..., None], images.shape[1:3])[..., 0].numpy()
+    peak = cam.reshape(len(cam), -1).max(axis=1)
+    return cam / np.where(peak > 0, peak, 1)[:, None, None]
+
+
+def quadrant_hits(heatmaps, quadrants) -> float:
+    """Share of heatmaps whose maximum lies in the given quadrant (0 TL, 1 TR, 2 BL, 3 BR)."""
+    heatmaps = np.asarray(heatmaps)
+    rows, cols = np.unravel_index(heatmaps.reshape(len(heatmaps), -1).argmax(axis=1),
+                                  heatmaps.shape[1:])
+    half_r, half_c = heatmaps.shape[1] // 2, heatmaps.shape[2] // 2
+    return float(np.mean(2 * (rows >= half_r) + (cols >= half_c) == np.asarray(quadrants)))
+
+
+def check_grad_cam(grad_cam_fn: Callable, head, images, classes, canvas: int = 64,
+                   min_hits: float = 0.9, seed: int = 0) -> None:
+    """Question 5: ``grad_cam_fn(images, classes)`` for the pretrained base and ``head``.
+
+    It must match the reference on ``images`` and on canvases, and peak in the digit's quadrant.
+    """
+    __tracebackhide__ = True
+    from dlcourse.data import load_pretrained_base
+    from dlcourse.transfer import place_in_quadrant
+
+    base = load_pretrained_base()
+    images = np.asarray(images, dtype="float32")
+    classes = np.asarray(classes)
+    quadrant = np.random.default_rng(seed).integers(0, 4, len(images))
+    canvases = place_in_quadrant(images, quadrant, canvas=canvas)
+    for name, batch in (("28x28 images", images[:8]), (f"{canvas}x{canvas} canvases", canvases)):
+        n = len(batch)
+        got = check_implemented(grad_cam_fn, "`grad_cam`", batch.copy(), classes[:n].tolist())
+        if got is None:
+            fail("`grad_cam` returned None: did you forget `return`?")
+        got = np.asarray(got, dtype=float)
+        h, w = batch.shape[1:3]
+        base_side = int(base.compute_output_shape((1, h, w, 1))[1])
+        if got.shape == (n, base_side, base_side):
+            fail(f"On {name} `grad_cam` returned maps of {base_side}x{base_side}, the size of the "
+                 f"feature maps; resize them to the image size, {h}x{w}.")
+        if got.shape != (n, h, w):
+            fail(f"On {name} `grad_cam` returned shape {got.shape}; it should be (n, height, width) "
+                 f"= {(n, h, w)}.")
+        if not np.all(np.isfinite(got)):
+            fail("`grad_cam` returned NaN or infinity: does it divide by a maximum of zero?")
+        if got.min() < -1e-6:
+            fail("`grad_cam` returned negative values: Grad-CAM keeps only the positive part.")
+        want = reference_grad_cam(base, head, batch, classes[:n])
+        peaks = got.reshape(n, -1).max(axis=1)
+        if np.any((want.reshape(n, -1).max(axis=1) > 0) & (np.abs(peaks - 1) > 1e-3)):
+            fail("Scale each heatmap so that its maximum is 1.")
+        if not np.allclose(got, want, atol=2e-3):
+            worst = float(np.abs(got - want).max())
+            fail(f"On {name} your heatmaps differ from Grad-CAM's by up to {worst:.3f}. Check which "
+                 "score you differentiate (the logit of each image's own class), the axes you average "
+                 "the gradients over, and the resizing.")
+        if name.endswith("canvases"):
+            hits = quadrant_hits(got, quadrant)
+            if hits < min_hits:
+                fail(f"Only {hits:.0%} of the heatmaps peak in the digit's quadrant; the exercise "
+                     f"asks for at least {min_hits:.0%}.")

@@ -1,0 +1,253 @@
+"""The Chapter 9 checks accept right answers and reject wrong ones with a message that teaches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+from keras import layers  # noqa: E402
+
+from dlcourse.checks import ch09_transfer_learning as checks  # noqa: E402
+from dlcourse.data import load_pretrained_base  # noqa: E402
+from dlcourse.training import to_dataset  # noqa: E402
+
+DATA = checks.exercise_data()
+
+
+def not_written(*args):
+    raise NotImplementedError()
+
+
+# ------------------------------------------------------------------ data
+def test_splits_are_disjoint_and_the_noise_is_as_documented():
+    X_noisy, y_noisy = checks.noisy_digits()
+    X_hidden, _ = checks.hidden_rows()
+    assert X_noisy.shape == (1000, 28, 28, 1) and X_hidden.shape == (797, 28, 28, 1)
+    assert DATA["X_lab"].shape == (50, 28, 28, 1) and DATA["X_val"].shape == (300, 28, 28, 1)
+    assert np.bincount(DATA["y_lab"]).tolist() == [5] * 10
+    flat = lambda a: {row.tobytes() for row in a}  # noqa: E731
+    assert not flat(X_hidden) & flat(X_noisy)
+    assert not flat(DATA["X_lab"]) & flat(DATA["X_val"])
+    flips = checks.flipped_rows()
+    assert len(flips) == 100 and len(set(flips.tolist())) == 100
+    clean = {row.tobytes(): label for row, label in zip(X_noisy, y_noisy)}
+    assert len(clean) > 900
+
+
+# ------------------------------------------------------------------ question 1
+def build(n_classes, *, freeze=True, pool="gap", hidden=32, act="relu", fixed=None,
+          softmax="dense", head_hidden=True):
+    base = load_pretrained_base()
+    base.trainable = not freeze
+    inputs = keras.Input((28, 28, 1))
+    x = base(inputs, training=False)
+    x = layers.GlobalAveragePooling2D()(x) if pool == "gap" else layers.Flatten()(x)
+    if head_hidden:
+        x = layers.Dense(hidden, activation=act)(x)
+    units = fixed or n_classes
+    if softmax == "dense":
+        out = layers.Dense(units, activation="softmax")(x)
+    elif softmax == "layer":
+        out = layers.Activation("softmax")(layers.Dense(units)(x))
+    else:
+        out = layers.Dense(units)(x)
+    return keras.Model(inputs, out)
+
+
+def sequential_build(n_classes):
+    base = load_pretrained_base()
+    base.trainable = False
+    return keras.Sequential([keras.Input((28, 28, 1)), base, layers.GlobalAveragePooling2D(),
+                             layers.Dense(32), layers.ReLU(), layers.Dense(n_classes),
+                             layers.Softmax()])
+
+
+@pytest.mark.parametrize("fn", [build, lambda n: build(n, softmax="layer"), sequential_build])
+def test_transfer_model_accepts_every_right_build(fn):
+    checks.check_build_transfer_model(fn)
+    checks.check_trainable_count((64 + 1) * 32 + 33 * 10, fn)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda n: build(n, freeze=False), "still trainable"),
+        (lambda n: build(n, pool="flatten"), "flattens"),
+        (lambda n: build(n, hidden=16), "has 16 units"),
+        (lambda n: build(n, act="sigmoid"), "activation is 'sigmoid'"),
+        (lambda n: build(n, fixed=10), "use the argument"),
+        (lambda n: build(n, softmax=None), "softmax"),
+        (lambda n: build(n, head_hidden=False), "1 Dense layer(s)"),
+        (lambda n: None, "returned None"),
+        (not_written, "not written yet"),
+    ],
+)
+def test_transfer_model_rejects_wrong_builds(wrong, message):
+    with pytest.raises(AssertionError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        checks.check_build_transfer_model(wrong)
+
+
+def test_trainable_count_rejects_the_total_and_other_numbers():
+    with pytest.raises(AssertionError, match="frozen base included"):
+        checks.check_trainable_count(build(10).count_params(), build)
+    with pytest.raises(AssertionError, match="not the number of trainable"):
+        checks.check_trainable_count(650, build)
+    with pytest.raises(AssertionError, match="still None"):
+        checks.check_trainable_count(None, build)
+
+
+# ------------------------------------------------------------------ questions 2 and 3
+@pytest.fixture(scope="module")
+def head_model():
+    keras.utils.set_random_seed(0)
+    model = build(10)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    model.fit(to_dataset(DATA["X_lab"], DATA["y_lab"], batch_size=32, shuffle=True), epochs=100,
+              verbose=0)
+    return model
+
+
+def copy_of(model):
+    clone = build(10)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def variable(model, path):
+    return next(v for v in model.weights if v.path == path)
+
+
+def test_head_check_accepts_a_trained_head(head_model):
+    checks.check_head_trained(head_model, DATA["X_val"], DATA["y_val"])
+
+
+def test_head_check_rejects_a_changed_base_and_an_untrained_head(head_model):
+    changed = copy_of(head_model)
+    v = variable(changed, "bn2/moving_mean")
+    v.assign(v.numpy() + 1e-3)
+    with pytest.raises(AssertionError, match="bn2/moving_mean changed"):
+        checks.check_head_trained(changed, DATA["X_val"], DATA["y_val"])
+    with pytest.raises(AssertionError, match="validation digits correctly"):
+        checks.check_head_trained(build(10), DATA["X_val"], DATA["y_val"])
+    with pytest.raises(AssertionError, match="still None"):
+        checks.check_head_trained(None, DATA["X_val"], DATA["y_val"])
+
+
+def test_finetune_check(head_model):
+    tuned = copy_of(head_model)
+    v = variable(tuned, "conv3/kernel")
+    v.assign(v.numpy() * 1.0001)
+    checks.check_finetuned(tuned, DATA["X_val"], DATA["y_val"])
+    with pytest.raises(AssertionError, match="No convolution of the base changed"):
+        checks.check_finetuned(copy_of(head_model), DATA["X_val"], DATA["y_val"])
+    m = variable(tuned, "bn1/moving_variance")
+    m.assign(m.numpy() * 1.01)
+    with pytest.raises(AssertionError, match="bn1/moving_variance changed"):
+        checks.check_finetuned(tuned, DATA["X_val"], DATA["y_val"])
+
+
+def test_finetune_check_rejects_a_wrecked_model(head_model):
+    wrecked = copy_of(head_model)
+    v = variable(wrecked, "conv1/kernel")
+    v.assign(np.random.default_rng(0).normal(0, 1, v.shape).astype("float32"))
+    with pytest.raises(AssertionError, match="learning rate that is too large"):
+        checks.check_finetuned(wrecked, DATA["X_val"], DATA["y_val"])
+
+
+def test_the_moving_statistics_move_when_bn_is_not_frozen(head_model):
+    """The mistake question 3 is about really happens in this Keras (keras-team/keras#20285)."""
+    model = copy_of(head_model)
+    base = model.layers[1]
+    base.trainable = True
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy")
+    model.fit(DATA["X_lab"], DATA["y_lab"], epochs=1, verbose=0)
+    with pytest.raises(AssertionError, match="moving_.* changed"):
+        checks.check_finetuned(model, DATA["X_val"], DATA["y_val"], min_accuracy=0.0)
+
+
+# ------------------------------------------------------------------ question 4
+def test_suspects():
+    flips = checks.flipped_rows()
+    checks.check_suspects(flips)
+    others = np.setdiff1d(np.arange(1000), flips)
+    checks.check_suspects(np.concatenate([flips[:50], others[:50]]))
+    with pytest.raises(AssertionError, match="49 of your 100 suspects"):
+        checks.check_suspects(np.concatenate([flips[:49], others[:51]]))
+    with pytest.raises(AssertionError, match="more than once"):
+        checks.check_suspects(np.concatenate([flips[:99], flips[:1]]))
+    with pytest.raises(AssertionError, match="has 50 rows"):
+        checks.check_suspects(flips[:50])
+    with pytest.raises(AssertionError, match="from 0 to 999"):
+        checks.check_suspects(np.concatenate([flips[:99], [1000]]))
+    with pytest.raises(AssertionError, match="still None"):
+        checks.check_suspects(None)
+
+
+# ------------------------------------------------------------------ question 5
+@pytest.fixture(scope="module")
+def cam():
+    base = load_pretrained_base()
+    head = checks.make_cam_head(base.predict(DATA["X_val"], verbose=0), DATA["y_val"])
+    return base, head
+
+
+def student_cam(base, head, *, relu=True, resize=True, scale=True, softmax=False):
+    def grad_cam(images, classes):
+        images = tf.convert_to_tensor(np.asarray(images, dtype="float32"))
+        with tf.GradientTape() as tape:
+            maps = base(images, training=False)
+            tape.watch(maps)
+            logits = head(maps)
+            if softmax:
+                logits = tf.nn.softmax(logits)
+            scores = tf.gather(logits, np.asarray(classes), axis=1, batch_dims=1)
+        grads = tape.gradient(scores, maps)
+        alpha = tf.reduce_mean(grads, axis=(1, 2))
+        cam = tf.einsum("nhwk,nk->nhw", maps, alpha)
+        cam = tf.nn.relu(cam) if relu else cam
+        if resize:
+            cam = tf.image.resize(cam[..., None], images.shape[1:3])[..., 0]
+        cam = cam.numpy()
+        if scale:
+            cam = cam / np.maximum(np.abs(cam).max(axis=(1, 2), keepdims=True), 1e-12)
+        return cam
+    return grad_cam
+
+
+def test_grad_cam_accepts_a_right_function(cam):
+    base, head = cam
+    checks.check_grad_cam(student_cam(base, head), head, DATA["X_val"][:40], DATA["y_val"][:40])
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"resize": False}, "size of the feature maps"),
+        ({"scale": False}, "maximum is 1"),
+        ({"relu": False}, "negative values"),
+        ({"softmax": True}, "differ from Grad-CAM"),
+    ],
+)
+def test_grad_cam_rejects_wrong_functions(cam, options, message):
+    base, head = cam
+    with pytest.raises(AssertionError, match=message):
+        checks.check_grad_cam(student_cam(base, head, **options), head, DATA["X_val"][:40],
+                              DATA["y_val"][:40])
+
+
+def test_grad_cam_quadrant_rule_can_fail(cam):
+    """Transposed heatmaps match nothing: the check says so."""
+    base, head = cam
+    right = student_cam(base, head)
+    with pytest.raises(AssertionError, match="differ from Grad-CAM"):
+        checks.check_grad_cam(lambda im, c: right(im, c).transpose(0, 2, 1), head,
+                              DATA["X_val"][:40], DATA["y_val"][:40])
+    X = DATA["X_val"][:40]
+    q = np.random.default_rng(0).integers(0, 4, 40)
+    from dlcourse.transfer import place_in_quadrant
+
+    heat = checks.reference_grad_cam(base, head, place_in_quadrant(X, q, canvas=64), DATA["y_val"][:40])
+    assert checks.quadrant_hits(heat, q) >= 0.9
+    assert checks.quadrant_hits(heat.transpose(0, 2, 1), q) < 0.8
