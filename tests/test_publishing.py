@@ -56,21 +56,51 @@ def test_page_code_shows_no_test_machinery(page):
     assert "nbval-check-output" in tags, "tag at least one deterministic cell nbval-check-output"
 
 
+def _hidden_statement_allowed(node) -> bool:
+    """Glue, assertions of the text's claims, and the assignments that prepare glued values."""
+    import ast
+
+    if tidy_pages._is_glue_stmt(node) or isinstance(
+            node, (ast.Assert, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.FunctionDef)):
+        return True
+    if isinstance(node, ast.ImportFrom) and node.module == "myst_nb":
+        return True
+    if isinstance(node, (ast.For, ast.If)):
+        return all(_hidden_statement_allowed(n) for n in [*node.body, *node.orelse])
+    return False
+
+
 @pytest.mark.parametrize("page", PAGES)
-def test_glue_cells_hold_only_glue(page):
-    """A remove-cell with glue hides nothing a reader should see (no print, plot or assertion)."""
+def test_hidden_cells_change_nothing_a_reader_sees(page):
+    """A remove-cell (besides the launch cell) only glues, asserts the text's claims and prepares glued
+    values: it prints and plots nothing, and no visible cell reads a name that it assigns."""
     import ast
 
     nb = nbformat.read(ROOT / page, as_version=4)
+    hidden_names: set[str] = set()
     for cell in nb.cells:
-        if cell.cell_type != "code" or "remove-cell" not in cell.metadata.get("tags", []):
+        if cell.cell_type != "code" or cell.get("id") == launch_cell.CELL_ID:
             continue
-        if cell.get("id") == launch_cell.CELL_ID:
-            continue
-        for node in ast.parse(cell.source).body:
-            assert tidy_pages._is_glue_stmt(node) or isinstance(node, ast.ImportFrom) and (
-                node.module == "myst_nb"), f"{page}: a hidden cell does more than glue:\n{cell.source}"
-        assert all(o.output_type == "display_data" for o in cell.outputs)
+        tree = ast.parse(cell.source)
+        if "remove-cell" in cell.metadata.get("tags", []):
+            for node in tree.body:
+                assert _hidden_statement_allowed(node), (
+                    f"{page}: a hidden cell does more than glue and check:\n{ast.unparse(node)}")
+            assert all(o.output_type == "display_data" for o in cell.outputs), f"{page}: a hidden cell prints"
+            hidden_names |= tidy_pages._stores(tree) - {"glue"}
+        else:
+            own = tidy_pages._stores(tree)  # a name the visible cell assigns itself is its own
+            read = (tidy_pages._loads(tree) - own) & hidden_names
+            assert not read, f"{page}: a visible cell reads {sorted(read)}, assigned only in a hidden cell"
+            hidden_names -= own
+
+
+def test_hidden_cell_rule_can_fail():
+    import ast
+
+    assert not _hidden_statement_allowed(ast.parse("print(1)").body[0])
+    assert not _hidden_statement_allowed(ast.parse("model.fit(X, y)").body[0])
+    assert _hidden_statement_allowed(ast.parse("for k in d:\n    glue(k, d[k], display=False)").body[0])
 
 
 def test_tidy_pages_has_nothing_left_to_do():
