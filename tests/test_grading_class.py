@@ -252,7 +252,7 @@ def _visible_text(path: Path) -> str:
 
 def test_feedback_never_shows_hidden_tests(graded_class):
     from dlcourse.grading import generate_feedback
-    from dlcourse.grading_preprocessors import hidden_test_lines
+    from dlcourse.grading.preprocessors import hidden_test_lines
 
     course = graded_class["course"]
     hidden = [ln for c in solution().cells for ln in hidden_test_lines(c.source)]
@@ -274,7 +274,7 @@ def test_feedback_never_shows_hidden_tests(graded_class):
 
 def test_plain_nbgrader_feedback_is_configured_to_strip_hidden_tests(graded_class):
     """nbgrader_config.py adds StripHiddenTests, so `nbgrader generate_feedback` (formgrader too) is safe."""
-    from dlcourse.grading_preprocessors import hidden_test_lines
+    from dlcourse.grading.preprocessors import hidden_test_lines
 
     course = graded_class["course"]
     out = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_feedback", KEY,

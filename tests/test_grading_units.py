@@ -15,8 +15,9 @@ import pytest
 
 from grading_fixtures import KEY, delete, isolation_caps, make_course, release, replace, solution, submit
 
-from dlcourse import grading, grading_gradebook, grading_sandbox, grading_worker
-from dlcourse.grading_preprocessors import RestoreMissingCells, StripHiddenTests, hidden_test_lines
+from dlcourse import grading
+from dlcourse.grading import gradebook as grading_gradebook, sandbox as grading_sandbox, worker as grading_worker
+from dlcourse.grading.preprocessors import RestoreMissingCells, StripHiddenTests, hidden_test_lines
 
 
 def test_parse_size():
@@ -166,7 +167,7 @@ def test_sandbox_confines_network_files_memory_and_user(caps, tmp_path):
     )
     policy.dump(tmp_path / "policy.json")
     out = subprocess.run(
-        [sys.executable, "-m", "dlcourse.grading_sandbox", "--policy", str(tmp_path / "policy.json"), "--",
+        [sys.executable, "-m", "dlcourse.grading.sandbox", "--policy", str(tmp_path / "policy.json"), "--",
          sys.executable, "-c", PROBE, str(server.getsockname()[1]), str(secret_dir / "gradebook.db"), str(kept)],
         cwd=work, capture_output=True, text=True, timeout=60,
     )
@@ -192,7 +193,7 @@ def test_sandbox_kills_everything_the_kernel_started(caps, tmp_path):
     marker = f"dlcourse-orphan-{os.getpid()}"
     code = (f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {SLEEPER!r}, {marker!r}], "
             "start_new_session=True); time.sleep(1)")
-    subprocess.run([sys.executable, "-m", "dlcourse.grading_sandbox", "--policy", str(tmp_path / "policy.json"), "--",
+    subprocess.run([sys.executable, "-m", "dlcourse.grading.sandbox", "--policy", str(tmp_path / "policy.json"), "--",
                     sys.executable, "-c", code], cwd=tmp_path, timeout=60, check=True)
     assert sleepers(marker) == []
 
@@ -206,7 +207,7 @@ def test_kernel_dies_when_its_launcher_is_killed(caps, tmp_path):
                                          keep_rw=[], memory_bytes=None, file_size_bytes=None)
     policy.dump(tmp_path / "policy.json")
     marker = f"dlcourse-kernel-{os.getpid()}"
-    launcher = subprocess.Popen([sys.executable, "-m", "dlcourse.grading_sandbox", "--policy", str(tmp_path / "policy.json"),
+    launcher = subprocess.Popen([sys.executable, "-m", "dlcourse.grading.sandbox", "--policy", str(tmp_path / "policy.json"),
                                  "--", sys.executable, "-c", SLEEPER, marker], cwd=tmp_path)
     try:
         for _ in range(100):

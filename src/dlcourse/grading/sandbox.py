@@ -1,7 +1,7 @@
 """Isolation of a student's kernel while ``dlcourse-grade`` autogrades it (Instructors' guide).
 
 nbgrader starts one Jupyter kernel per submitted notebook and runs the student's code in it.
-``dlcourse-grade`` starts that kernel through :func:`main` (``python -m dlcourse.grading_sandbox``),
+``dlcourse-grade`` starts that kernel through :func:`main` (``python -m dlcourse.grading.sandbox``),
 which confines it before it runs a single line of student code. What Linux offers is probed
 once per class run (:func:`probe`); each missing feature is reported as a notice and grading
 goes on with what is left.
@@ -33,7 +33,7 @@ process has its own address-space limit and the per-submission timeout ends them
 readable by ``nobody`` outside the hidden folders (system files, the Python environment and
 the course's public datasets); timing side channels; and the kernel's own state: student code
 runs in the same Python process as the tests, so a hostile notebook can tamper with the
-interpreter. :mod:`dlcourse.grading_preprocessors` re-imports the checks and undoes the common
+interpreter. :mod:`dlcourse.grading.preprocessors` re-imports the checks and undoes the common
 tricks before every graded cell, and it detects a kernel that swallows errors; see there.
 """
 
@@ -187,7 +187,7 @@ def _probe_here() -> Capabilities:
 def probe() -> Capabilities:
     """Find which isolation features this machine permits, in a throw-away child (Instructors' guide)."""
     out = subprocess.run(
-        [sys.executable, "-m", "dlcourse.grading_sandbox", "--probe"],
+        [sys.executable, "-m", "dlcourse.grading.sandbox", "--probe"],
         capture_output=True, text=True, timeout=60,
     )
     try:
@@ -364,17 +364,17 @@ class SandboxedKernelManager(AsyncKernelManager):
         policy = os.environ.get("DLCOURSE_SANDBOX_POLICY")
         if not policy:
             return cmd
-        return [sys.executable, "-m", "dlcourse.grading_sandbox", "--policy", policy, "--", *cmd]
+        return [sys.executable, "-m", "dlcourse.grading.sandbox", "--policy", policy, "--", *cmd]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dlcourse.grading_sandbox --policy FILE -- CMD...`` or ``--probe`` (Instructors' guide)."""
+    """``python -m dlcourse.grading.sandbox --policy FILE -- CMD...`` or ``--probe`` (Instructors' guide)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--probe"]:
         print(json.dumps(asdict(_probe_here())))
         return 0
     if len(argv) < 4 or argv[0] != "--policy" or argv[2] != "--":
-        print("usage: python -m dlcourse.grading_sandbox --policy FILE -- CMD...", file=sys.stderr)
+        print("usage: python -m dlcourse.grading.sandbox --policy FILE -- CMD...", file=sys.stderr)
         return 2
     return run_confined(Policy.load(argv[1]), argv[3:])
 

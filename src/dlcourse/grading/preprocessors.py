@@ -36,7 +36,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Unicode, default
 
-from .grading_sandbox import SandboxedKernelManager
+from .sandbox import SandboxedKernelManager
 
 #: Metadata key of the autograded notebook where the hardened executor records incidents.
 INCIDENTS_KEY = "dlcourse_grading"

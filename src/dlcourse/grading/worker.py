@@ -6,7 +6,7 @@ temporary course folder, the *only* files there being the course's ``nbgrader_co
 gradebook holding the assignment alone, the released notebook, the source folder's non-notebook
 files and this one submission, and runs nbgrader's autograde on it in a child process with a
 time limit for the whole notebook. The kernel starts in the sandbox of
-:mod:`dlcourse.grading_sandbox`. The result (the autograded notebooks, or the reason they could
+:mod:`dlcourse.grading.sandbox`. The result (the autograded notebooks, or the reason they could
 not be graded) goes back to the caller, which alone writes the real gradebook.
 """
 
@@ -26,14 +26,14 @@ from pathlib import Path
 
 import nbformat
 
-from . import grading_sandbox as sandbox
+from . import sandbox
 
 _OVERRIDES = '''
 # --- added by dlcourse-grade for this one submission ---
 from nbgrader.preprocessors import (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
     CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades, AssignLatePenalties)
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from dlcourse.grading_preprocessors import HardenedExecute, RestoreMissingCells
+from dlcourse.grading.preprocessors import HardenedExecute, RestoreMissingCells
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
@@ -148,7 +148,7 @@ def _diagnose(job: dict) -> str | None:
 
 #: Modules the fork server imports once, so that each submission's process starts warm
 #: (importing nbgrader costs about 3 s of CPU, as much as grading a short notebook).
-PRELOAD = ["nbgrader.apps", "nbgrader.preprocessors", "dlcourse.grading_preprocessors", "traitlets.config.loader"]
+PRELOAD = ["nbgrader.apps", "nbgrader.preprocessors", "dlcourse.grading.preprocessors", "traitlets.config.loader"]
 _forkserver = None
 
 
@@ -181,11 +181,11 @@ def _autograde(root: Path, assignment: str, student: str, env: dict, log_path: P
     """Run nbgrader's autograde for one submission in a child process; False when it ran out of time.
 
     A fork of a warm fork server where multiprocessing allows it, else a fresh ``python -m
-    dlcourse.grading_worker`` (inside daemonic processes, such as Dask's workers).
+    dlcourse.grading.worker`` (inside daemonic processes, such as Dask's workers).
     """
     if multiprocessing.current_process().daemon:
         with open(log_path, "w") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "dlcourse.grading_worker", str(root), assignment, student],
+            proc = subprocess.Popen([sys.executable, "-m", "dlcourse.grading.worker", str(root), assignment, student],
                                     cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 proc.wait(timeout=limit)
@@ -306,7 +306,7 @@ def run_job(job: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Child process: ``python -m dlcourse.grading_worker COURSE_ROOT ASSIGNMENT STUDENT`` (Instructors' guide)."""
+    """Child process: ``python -m dlcourse.grading.worker COURSE_ROOT ASSIGNMENT STUDENT`` (Instructors' guide)."""
     root, assignment, student = argv or sys.argv[1:]
     from nbgrader.apps import NbGraderAPI
     from traitlets.config.loader import PyFileConfigLoader

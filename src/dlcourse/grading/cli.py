@@ -10,16 +10,16 @@ Run from the course root (the folder with ``nbgrader_config.py``)::
 
 How it works: the parent process reads the assignment from the gradebook (adding it from the
 source directory, ``solutions/``, when missing), packs each submission with a private copy of the assignment's
-definition (:mod:`dlcourse.grading_worker`) and hands the packs to a local pool of ``--workers``
+definition (:mod:`dlcourse.grading.worker`) and hands the packs to a local pool of ``--workers``
 (default: one per CPU core) or to a Dask cluster. Each pack is graded by nbgrader's autograde in
-its own temporary course folder, the kernel confined by :mod:`dlcourse.grading_sandbox`, with the
-guards of :mod:`dlcourse.grading_preprocessors`. The parent is the single writer of the real
-gradebook (:mod:`dlcourse.grading_gradebook`) and of ``autograded/``. A progress bar counts done
+its own temporary course folder, the kernel confined by :mod:`dlcourse.grading.sandbox`, with the
+guards of :mod:`dlcourse.grading.preprocessors`. The parent is the single writer of the real
+gradebook (:mod:`dlcourse.grading.gradebook`) and of ``autograded/``. A progress bar counts done
 and failed submissions; a table of student, score, maximum, status and reason ends the run.
 Exit status: 0 when every submission was graded, 1 when some failed or were flagged.
 
 Feedback (``--feedback``) is nbgrader's ``generate_feedback`` with
-:class:`~dlcourse.grading_preprocessors.StripHiddenTests` added, so the HTML never shows hidden
+:class:`~dlcourse.grading.preprocessors.StripHiddenTests` added, so the HTML never shows hidden
 tests. The export (``--export FILE``) has one row per student with the points of every question.
 """
 
@@ -34,13 +34,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import grading_gradebook as gradebook
-from .grading_worker import capabilities, make_job, run_job
+from . import gradebook
+from .worker import capabilities, make_job, run_job
 
 FEEDBACK_PREPROCESSORS = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-    "dlcourse.grading_preprocessors.StripHiddenTests",
+    "dlcourse.grading.preprocessors.StripHiddenTests",
 ]
 
 
