@@ -3,38 +3,41 @@
 nbgrader starts one Jupyter kernel per submitted notebook and runs the student's code in it.
 ``dlcourse-grade`` starts that kernel through :func:`main` (``python -m dlcourse.grading.sandbox``),
 which confines it before it runs a single line of student code. What Linux offers is probed
-once per class run (:func:`probe`); each missing feature is reported as a notice and grading
-goes on with what is left.
+once per class run (:func:`probe`); each missing feature is reported and grading goes on with
+what is left. The kernel is only a source of data: the verdicts are computed in the grader
+(:mod:`dlcourse.grading.interface`).
 
 What is isolated (when the feature is available; root, or unprivileged user namespaces):
 
-* **Network**: a new, empty network namespace (``CLONE_NEWNET``): no interface is up, not even
-  loopback, so neither the internet nor services on 127.0.0.1 (a PostgreSQL gradebook, Jupyter
-  servers) can be reached. The grader talks to the kernel over Unix sockets (``ipc`` transport).
-* **Files**: a private mount namespace. The course root, the temporary grading folders of every
-  submission, ``/tmp``, ``/var/tmp``, ``/dev/shm``, ``/run``, home folders and PostgreSQL's data
-  are covered by empty in-memory file systems. Only the Python environment, the ``dlcourse``
-  package and ``datasets/`` come back, **read-only**. So ``solutions/``, the gradebook (SQLite
-  file or server), ``.git``, ``submitted/``, ``autograded/``, ``feedback/`` and other students'
-  files cannot be read by absolute path, and the checks and data cannot be changed for the next
-  student. The kernel's working folder is a private copy of the submission folder: nothing it
-  writes reaches the grader's files (so it cannot plant a link where nbgrader writes the
-  graded notebook).
-* **Processes**: a new PID namespace with its own ``/proc``; when the kernel ends, every process
-  it started is killed, so nothing outlives the grading of a submission.
-* **User**: as root, the kernel drops to ``nobody`` (no capabilities, no root-owned secrets).
-* **Resources**: ``RLIMIT_AS`` (memory: a memory bomb raises ``MemoryError`` in its cell),
-  ``RLIMIT_FSIZE`` (largest file), ``RLIMIT_CORE`` = 0; a wall-clock timeout per cell
-  (``Execute.timeout``, interrupt and go on) and per submission (the whole grading process
-  group is killed).
+* **Files, by allowlist**: a private mount namespace whose root is a new, empty in-memory file
+  system (``pivot_root``) holding only what the kernel needs, bound **read-only**: the system's
+  programs and libraries (``/usr``, ``/bin``, ``/lib``...), a few files of ``/etc`` (dynamic
+  linker, fonts, time zone, users), the Python environment, the ``dlcourse`` package and
+  ``datasets/``; ``/dev`` holds only ``null``, ``zero``, ``full``, ``random``, ``urandom``.
+  Writable: the kernel's working folder (a private copy of the submission), ``/tmp``,
+  ``/dev/shm`` and its home, all in the sandbox's own capped memory file system, gone when the
+  kernel ends. Nothing else of the machine exists for the kernel: not the course, the
+  gradebook, other submissions, home folders, ``/run`` or ``/var``.
+* **Environment, by allowlist**: the kernel gets ``PATH``, ``HOME``, ``TMPDIR``, ``PYTHONPATH``
+  (the package), its caches' folders and the variables of :data:`ENV_ALLOWLIST` (TensorFlow's
+  logging, thread counts, locale); nothing else of the grader's environment (tokens,
+  credentials, database URLs).
+* **Network**: a new, empty network namespace: no interface is up, not even loopback. The
+  grader talks to the kernel over Unix sockets (``ipc`` transport).
+* **Processes, IPC, host name**: new PID, IPC (System V shared memory, semaphores, message
+  queues) and UTS namespaces; when the kernel ends, every process it started and every IPC
+  object it made are gone with the namespaces.
+* **User**: as root, the kernel drops to ``nobody`` (no capabilities).
+* **Resources**: ``RLIMIT_AS`` per process (memory), ``RLIMIT_FSIZE``, ``RLIMIT_CORE`` = 0,
+  ``RLIMIT_NPROC`` where the kernel runs as ``nobody``; a cgroup v2 ``memory.max`` (and
+  ``pids.max``) over all its processes where cgroups v2 with the memory controller are
+  available (reported when not); a wall-clock timeout per cell and per submission; output
+  capped per cell and per notebook as it arrives (:mod:`dlcourse.grading.preprocessors`).
 
-What is **not** isolated: CPU time shares and total memory of a fork bomb (no cgroups; each
-process has its own address-space limit and the per-submission timeout ends them all); files
-readable by ``nobody`` outside the hidden folders (system files, the Python environment and
-the course's public datasets); timing side channels; and the kernel's own state: student code
-runs in the same Python process as the tests, so a hostile notebook can tamper with the
-interpreter. :mod:`dlcourse.grading.preprocessors` re-imports the checks and undoes the common
-tricks before every graded cell, and it detects a kernel that swallows errors; see there.
+What is **not** isolated: CPU time shares (no CPU controller is set), the kernel's own
+interpreter (which is why no verdict is computed there), timing side channels, and, without
+cgroups v2, the total memory of many processes (each one is capped by ``RLIMIT_AS`` and their
+number by ``RLIMIT_NPROC``).
 """
 
 from __future__ import annotations
@@ -54,12 +57,27 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG = 1
+MNT_DETACH = 2
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217}.get(os.uname().machine)
+
+#: Variables of the grader's environment that the kernel may inherit; everything else is dropped.
+ENV_ALLOWLIST = ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "PYTHONHASHSEED", "LANG", "LC_ALL", "LC_CTYPE",
+                 "TZ", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "KERAS_BACKEND",
+                 "CUDA_VISIBLE_DEVICES", "PYTHONDONTWRITEBYTECODE", "DLCOURSE_DATA_DIR")
+#: System folders bound read-only into the kernel's root (those that exist; links are recreated).
+SYSTEM_RO = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+#: Files and folders of /etc the kernel may read.
+ETC_RO = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/passwd", "/etc/group",
+          "/etc/nsswitch.conf", "/etc/fonts", "/etc/mime.types", "/etc/alternatives")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 #: Folders hidden from every kernel besides the course root and the grading folders.
 DEFAULT_HIDDEN = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/root", "/home", "/var/lib/postgresql", "/srv", "/mnt", "/media")
@@ -74,15 +92,22 @@ class Capabilities:
     net: bool = False
     mount: bool = False
     pid: bool = False
+    ipc: bool = False
+    uts: bool = False
     drop_user: bool = False
+    cgroup: str = ""  # a cgroup v2 folder where the grader may make per-kernel groups with memory.max
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line per isolation feature, for the grading report."""
         lines = [
             f"network isolation: {'on' if self.net else 'OFF'}",
-            f"file isolation (private mounts): {'on' if self.mount else 'OFF'}",
+            f"file isolation (private mounts): {'on, allowlisted root' if self.mount else 'OFF'}",
             f"process isolation (PID namespace): {'on' if self.pid else 'OFF'}",
+            f"IPC isolation (IPC namespace): {'on' if self.ipc else 'OFF'}",
+            f"host name isolation (UTS namespace): {'on' if self.uts else 'OFF'}",
+            "environment: allowlisted",
+            f"memory of all the kernel's processes (cgroup v2 memory.max): {'on' if self.cgroup else 'OFF'}",
             f"runs as unprivileged user 'nobody': {'yes' if self.drop_user else 'no'}",
         ]
         return "\n".join(lines + [f"notice: {n}" for n in self.notes])
@@ -97,6 +122,8 @@ class Policy:
     net: bool = True
     mount: bool = True
     pid: bool = True
+    ipc: bool = True
+    uts: bool = True
     userns: bool = False
     user: str | None = "nobody"
     hide: list[str] = field(default_factory=list)
@@ -104,6 +131,9 @@ class Policy:
     keep_rw: list[str] = field(default_factory=list)
     tmpfs_size: str = "256m"
     pid_dir: str | None = None
+    cgroup: str = ""  # the kernel's own cgroup v2 folder (made by the launcher, removed by the grader)
+    pids_max: int = 1024
+    pythonpath: list[str] = field(default_factory=list)
 
     def dump(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))
@@ -139,7 +169,27 @@ def _map_user(uid: int, gid: int) -> None:
     Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
 
 
+def _pivot_root(new_root: str, put_old: str) -> None:
+    if SYS_PIVOT_ROOT is None:
+        raise OSError("pivot_root: unknown system call number on this machine")
+    _check(_libc.syscall(ctypes.c_long(SYS_PIVOT_ROOT), new_root.encode(), put_old.encode()), "pivot_root")
+
+
+def _umount(target: str) -> None:
+    _check(_libc.umount2(target.encode(), ctypes.c_int(MNT_DETACH)), f"umount {target}")
+
+
 def _probe_child(flag: int, use_userns: bool) -> bool:
+    import tempfile
+
+    workdir = tempfile.mkdtemp(prefix="dlcourse-probe-")
+    try:
+        return _probe_fork(flag, use_userns, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _probe_fork(flag: int, use_userns: bool, workdir: str) -> bool:
     pid = os.fork()
     if pid == 0:
         try:
@@ -147,13 +197,40 @@ def _probe_child(flag: int, use_userns: bool) -> bool:
             _unshare(flag | (CLONE_NEWUSER if use_userns else 0))
             if use_userns:
                 _map_user(uid, gid)
-            if flag & CLONE_NEWNS:
-                _mount(None, "/", None, MS_REC | MS_PRIVATE)
-                _mount("tmpfs", "/mnt", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m")
+            if flag & CLONE_NEWNS:  # the whole allowlisted root, as a kernel gets it
+                _build_root(Policy(keep_ro=[sys.prefix], pid=False), workdir)
+                os.listdir(sys.prefix)
             os._exit(0)
         except BaseException:
             os._exit(1)
     return os.waitpid(pid, 0)[1] == 0
+
+
+def _cgroup_v2() -> tuple[str, str]:
+    """A cgroup v2 folder where this process may make child groups with memory.max; or ('', why not)."""
+    mounts = Path("/proc/self/mounts").read_text().splitlines()
+    v2 = [line.split()[1] for line in mounts if line.split()[2:3] == ["cgroup2"]]
+    if not v2:
+        return "", "no cgroup v2 file system (cgroups v1 only)"
+    rel = next((line[3:] for line in Path("/proc/self/cgroup").read_text().splitlines() if line.startswith("0::")), "/")
+    for mount in v2:
+        for base in (Path(mount + rel.rstrip("/")).parent if rel != "/" else Path(mount), Path(mount)):
+            controllers = base / "cgroup.controllers"
+            if not controllers.is_file() or "memory" not in controllers.read_text().split():
+                continue
+            try:
+                sub = (base / "cgroup.subtree_control").read_text().split()
+                if "memory" not in sub:
+                    (base / "cgroup.subtree_control").write_text("+memory +pids")
+                test = base / f"dlcourse-probe-{os.getpid()}"
+                test.mkdir()
+                ok = (test / "memory.max").is_file()
+                test.rmdir()
+                if ok:
+                    return str(base), ""
+            except OSError:
+                continue
+    return "", "the cgroup v2 memory controller is not available to the grader"
 
 
 def _probe_here() -> Capabilities:
@@ -166,11 +243,13 @@ def _probe_here() -> Capabilities:
         caps.userns = _probe_child(0, True)
         use_userns = caps.userns
         if not use_userns:
-            caps.notes.append("unprivileged user namespaces are not permitted: no network or file isolation")
+            caps.notes.append("unprivileged user namespaces are not permitted: no network, file, process or IPC isolation")
             return caps
     caps.net = _probe_child(CLONE_NEWNET, use_userns)
     caps.mount = _probe_child(CLONE_NEWNS, use_userns)
     caps.pid = _probe_child(CLONE_NEWPID, use_userns)
+    caps.ipc = _probe_child(CLONE_NEWIPC, use_userns)
+    caps.uts = _probe_child(CLONE_NEWUTS, use_userns)
     try:
         pwd.getpwnam("nobody")
         caps.drop_user = caps.root
@@ -178,9 +257,16 @@ def _probe_here() -> Capabilities:
         caps.notes.append("no user 'nobody': the kernel keeps the grader's user")
     if not caps.root:
         caps.notes.append("not root: the kernel keeps the grader's user (inside a user namespace)")
-    for name in ("net", "mount", "pid"):
+    for name in ("net", "mount", "pid", "ipc", "uts"):
         if not getattr(caps, name):
             caps.notes.append(f"{name} namespaces are not permitted here: that isolation is OFF")
+    if caps.root:
+        caps.cgroup, why = _cgroup_v2()
+    else:
+        why = "not root: no cgroup of its own for each kernel"
+    if not caps.cgroup:
+        caps.notes.append(f"{why}: the total memory of a kernel's processes is not capped "
+                          "(each process has its RLIMIT_AS, their number RLIMIT_NPROC)")
     return caps
 
 
@@ -196,14 +282,20 @@ def probe() -> Capabilities:
         return Capabilities(notes=[f"isolation probe failed: {out.stderr.strip()[-300:]}"])
 
 
-def make_policy(caps: Capabilities, *, hide, keep_ro, keep_rw, memory_bytes, file_size_bytes) -> Policy:
-    """The policy that applies every isolation ``caps`` allows (Instructors' guide)."""
+def make_policy(caps: Capabilities, *, hide=(), keep_ro, keep_rw, memory_bytes, file_size_bytes) -> Policy:
+    """The policy that applies every isolation ``caps`` allows (Instructors' guide).
+
+    ``hide`` is kept for compatibility: with the allowlisted root nothing outside ``keep_ro`` and
+    ``keep_rw`` is visible anyway.
+    """
     return Policy(
         memory_bytes=memory_bytes,
         file_size_bytes=file_size_bytes,
         net=caps.net,
         mount=caps.mount,
         pid=caps.pid,
+        ipc=caps.ipc,
+        uts=caps.uts,
         userns=not caps.root and caps.userns,
         user="nobody" if caps.drop_user else None,
         hide=[str(p) for p in hide],
@@ -218,49 +310,88 @@ def _set_limits(policy: Policy) -> None:
         limits.append((resource.RLIMIT_AS, policy.memory_bytes))
     if policy.file_size_bytes:
         limits.append((resource.RLIMIT_FSIZE, policy.file_size_bytes))
+    if policy.user and policy.pids_max:
+        limits.append((resource.RLIMIT_NPROC, policy.pids_max))
     for which, value in limits:
         resource.setrlimit(which, (value, value))
 
 
-def _confine_files(policy: Policy, workdir: str) -> str:
-    """Hide folders behind empty tmpfs mounts and bring back what the kernel needs; return its cwd."""
+def _build_root(policy: Policy, workdir: str) -> str:
+    """Make a new root holding only the allowlist, pivot into it; return the kernel's cwd.
+
+    Read-only: :data:`SYSTEM_RO`, :data:`ETC_RO`, ``policy.keep_ro``; writable: ``policy.keep_rw``,
+    ``/tmp``, ``/dev/shm`` and a private copy of ``workdir`` (at the same path).
+    """
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    if policy.pid:
-        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     # Open what must stay visible before anything is covered; bind it back from the fd.
-    keep = []
-    for path, writable in [(p, False) for p in policy.keep_ro] + [(p, True) for p in policy.keep_rw]:
-        path = os.path.realpath(path)
-        if os.path.exists(path):
+    wanted: list[tuple[str, bool]] = [(p, False) for p in (*SYSTEM_RO, *ETC_RO, *DEVICES)]
+    wanted += [(os.path.realpath(p), False) for p in policy.keep_ro]
+    wanted += [(os.path.realpath(p), True) for p in policy.keep_rw]
+    keep, links = [], []
+    for path, writable in wanted:
+        if os.path.islink(path) and path in (*SYSTEM_RO, *ETC_RO):
+            links.append((path, os.readlink(path)))
+        elif os.path.exists(path):
             keep.append((path, writable, os.open(path, os.O_PATH)))
     work_fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
-    hidden = sorted({os.path.realpath(p) for p in policy.hide if os.path.exists(p)}, key=len)
-    covered: list[str] = []
-    for path in hidden:
-        if any(path.startswith(c.rstrip("/") + "/") for c in covered):
-            continue  # already under an empty tmpfs
-        covered.append(path)
-        if os.path.isdir(path):
-            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={policy.tmpfs_size},mode=1777")
-        else:
-            _mount("/dev/null", path, None, MS_BIND)
-    for path, writable, fd in keep:
+    # Scratch space for the new root, on a tmpfs only this namespace sees.
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=700")
+    root = "/tmp/root"
+    os.mkdir(root)
+    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={policy.tmpfs_size},mode=755")
+    for path, target in links:
+        os.makedirs(os.path.dirname(root + path), exist_ok=True)
+        os.symlink(target, root + path)
+    for sub, mode in (("tmp", "1777"), ("dev/shm", "1777")):
+        os.makedirs(f"{root}/{sub}", exist_ok=True)
+        _mount("tmpfs", f"{root}/{sub}", "tmpfs", MS_NOSUID | MS_NODEV, f"size={policy.tmpfs_size},mode={mode}")
+    # Longest paths last, so a folder kept inside another kept folder is mounted on top of it.
+    for path, writable, fd in sorted(keep, key=lambda k: k[0].count("/")):
+        target = root + path
         if os.path.isdir(f"/proc/self/fd/{fd}"):
-            os.makedirs(path, exist_ok=True)
-        elif not os.path.exists(path):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            Path(path).touch()
-        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            os.makedirs(target, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            if not os.path.lexists(target):
+                Path(target).touch()
+        _mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
         if not writable:
-            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+            flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | (0 if path.startswith("/dev/") else MS_NODEV)
+            _mount(None, target, None, flags)
         os.close(fd)
+    os.makedirs(f"{root}/proc", exist_ok=True)
+    if policy.pid:
+        _mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     # A private, writable copy of the submission folder at the same path.
-    private = os.path.join("/tmp", ".dlcourse-work")
+    private = f"{root}/tmp/.dlcourse-work"
     shutil.copytree(f"/proc/self/fd/{work_fd}", private, symlinks=True)
     os.close(work_fd)
-    os.makedirs(workdir, exist_ok=True)
-    _mount(private, workdir, None, MS_BIND)
+    os.makedirs(root + workdir, exist_ok=True)
+    _mount(private, root + workdir, None, MS_BIND)
+    os.chdir(root)
+    os.mkdir(".old")
+    _pivot_root(".", ".old")
+    os.chdir("/")
+    _umount("/.old")
+    os.rmdir("/.old")
+    _mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     return workdir
+
+
+def kernel_env(policy: Policy, home: str, tmpdir: str) -> dict[str, str]:
+    """The kernel's whole environment: the allowlist of the grader's, plus its own folders."""
+    env = {k: v for k, v in os.environ.items() if k in ENV_ALLOWLIST}
+    env.update(
+        PATH=os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+        HOME=home, TMPDIR=tmpdir, IPYTHONDIR=os.path.join(home, "ipython"),
+        MPLCONFIGDIR=os.path.join(home, "matplotlib"), KERAS_HOME=os.path.join(home, "keras"),
+        JUPYTER_RUNTIME_DIR=os.path.join(home, "runtime"), PYDEVD_DISABLE_FILE_VALIDATION="1",
+    )
+    if policy.pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(policy.pythonpath)
+    if policy.user:
+        env.update(USER=policy.user, LOGNAME=policy.user)
+    return env
 
 
 def _launch(policy: Policy, argv: list[str]) -> None:
@@ -273,9 +404,11 @@ def _launch(policy: Policy, argv: list[str]) -> None:
     conn_text = Path(argv[conn_idx]).read_text() if conn_idx else None
     font_caches = sorted(Path(os.path.expanduser("~/.cache/matplotlib")).glob("fontlist-*.json"))
     fonts = {p.name: p.read_bytes() for p in font_caches}
+    if policy.uts:
+        socket_name = b"sandbox"
+        _libc.sethostname(socket_name, len(socket_name))
     if policy.mount:
-        workdir = _confine_files(policy, workdir)
-    if policy.mount:
+        workdir = _build_root(policy, workdir)
         home = "/tmp/.dlcourse-home"
     else:
         import tempfile
@@ -288,8 +421,7 @@ def _launch(policy: Policy, argv: list[str]) -> None:
         conn = Path(home, "kernel.json")
         conn.write_text(conn_text)
         argv[conn_idx] = str(conn)
-    env = dict(os.environ, HOME=home, IPYTHONDIR=os.path.join(home, "ipython"),
-               MPLCONFIGDIR=os.path.join(home, "matplotlib"), TMPDIR="/tmp" if policy.mount else home)
+    env = kernel_env(policy, home, "/tmp" if policy.mount else home)
     if policy.user:
         user = pwd.getpwnam(policy.user)
         for dirpath, dirnames, filenames in os.walk(home):
@@ -299,7 +431,6 @@ def _launch(policy: Policy, argv: list[str]) -> None:
             for dirpath, dirnames, filenames in os.walk(workdir):
                 for name in [dirpath] + [os.path.join(dirpath, n) for n in dirnames + filenames]:
                     os.lchown(name, user.pw_uid, user.pw_gid)
-        env.update(USER=policy.user, LOGNAME=policy.user)
         _set_limits(policy)
         os.setgroups([])
         os.setgid(user.pw_gid)
@@ -313,14 +444,32 @@ def _launch(policy: Policy, argv: list[str]) -> None:
     os.execvpe(argv[0], argv, env)
 
 
+def _join_cgroup(policy: Policy) -> None:
+    """Put this launcher (and so the kernel) in its own cgroup v2 with memory.max and pids.max."""
+    if not policy.cgroup:
+        return
+    folder = Path(policy.cgroup)
+    folder.mkdir(exist_ok=True)
+    if policy.memory_bytes:
+        (folder / "memory.max").write_text(str(policy.memory_bytes))
+        swap = folder / "memory.swap.max"
+        if swap.exists():
+            swap.write_text("0")
+    if policy.pids_max and (folder / "pids.max").exists():
+        (folder / "pids.max").write_text(str(policy.pids_max))
+    (folder / "cgroup.procs").write_text(str(os.getpid()))
+
+
 def run_confined(policy: Policy, argv: list[str]) -> int:
     """Start ``argv`` under ``policy`` and wait for it; the exit status (Instructors' guide)."""
     # Die with the grading process, and let the grader find us when it must stop a submission.
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if policy.pid_dir:
         Path(policy.pid_dir, str(os.getpid())).touch()
+    _join_cgroup(policy)
     flags = (CLONE_NEWNET if policy.net else 0) | (CLONE_NEWNS if policy.mount else 0)
-    flags |= CLONE_NEWPID if policy.pid else 0
+    flags |= (CLONE_NEWPID if policy.pid else 0) | (CLONE_NEWIPC if policy.ipc else 0)
+    flags |= CLONE_NEWUTS if policy.uts else 0
     if flags:
         uid, gid = os.getuid(), os.getgid()
         _unshare(flags | (CLONE_NEWUSER if policy.userns else 0))

@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 
 from . import sandbox
+from .submission import read_submission
 
 _OVERRIDES = '''
 # --- added by dlcourse-grade for this one submission ---
@@ -53,13 +54,8 @@ c.KernelManager.ip = {ipc!r}
 
 
 def _read_tree(folder: Path, skip_notebooks: bool = False) -> dict[str, bytes]:
-    files = {}
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and not (skip_notebooks and path.suffix == ".ipynb"):
-                if ".ipynb_checkpoints" not in path.parts:
-                    files[str(path.relative_to(folder))] = path.read_bytes()
-    return files
+    """The instructor's files of ``folder`` (regular files only, links never followed)."""
+    return read_submission(folder, max_files=10_000, max_bytes=1 << 40, skip_notebooks=skip_notebooks).files
 
 
 def make_job(
@@ -71,7 +67,14 @@ def make_job(
     notebooks: list[str],
     options: dict,
 ) -> dict:
-    """Everything needed to grade ``student``'s submission, as plain data (Instructors' guide)."""
+    """Everything needed to grade ``student``'s submission, as plain data (Instructors' guide).
+
+    The submission is read by :func:`dlcourse.grading.submission.read_submission`: regular files
+    only, capped (``options["max_files"]``, ``options["max_bytes"]``); what was refused and why
+    travel with the job.
+    """
+    sub = read_submission(course_root / dirs["submitted"] / student / assignment,
+                          max_files=options.get("max_files", 200), max_bytes=options.get("max_bytes", 64 << 20))
     return {
         "assignment": assignment,
         "student": student,
@@ -80,7 +83,9 @@ def make_job(
         "seed_db": seed_db,
         "release": _read_tree(course_root / dirs["release"] / assignment),
         "source_extra": _read_tree(course_root / dirs["source"] / assignment, skip_notebooks=True),
-        "submission": _read_tree(course_root / dirs["submitted"] / student / assignment),
+        "submission": sub.files,
+        "rejected": sub.rejected,
+        "submission_problem": sub.problem,
         "course_root": str(course_root),
         "options": options,
     }
@@ -218,6 +223,26 @@ def _kill_launchers(folder: Path) -> None:
             pass
 
 
+def _remove_cgroup(base: Path) -> None:
+    """Remove the kernels' cgroup of a finished submission (killing what is left in it)."""
+    caps = capabilities()
+    if not caps.cgroup:
+        return
+    folder = Path(caps.cgroup, f"dlcourse-{base.name}")
+    if not folder.is_dir():
+        return
+    try:
+        (folder / "cgroup.kill").write_text("1")
+    except OSError:
+        pass
+    for _ in range(50):
+        try:
+            folder.rmdir()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
 def run_job(job: dict) -> dict:
     """Grade one submission packed by :func:`make_job`; a JSON-able result (Instructors' guide).
 
@@ -246,7 +271,13 @@ def run_job(job: dict) -> dict:
             root=str(root), release=str(root / "release" / a), cell_timeout=int(opts.get("cell_timeout", 120)),
             ipc=str(ipc / "kernel"),
         ))
+        if job.get("submission_problem"):
+            result.update(status="failed", reason=job["submission_problem"])
+            return result
         problem = _diagnose(job)
+        if job.get("rejected"):
+            refused = "; ".join(f"rejected {p}: {why}" for p, why in job["rejected"][:5])
+            problem = f"{problem}; {refused}" if problem else refused
         if problem and ("not a valid notebook" in problem or not any(
                 f"{n}.ipynb" in job["submission"] for n in job["notebooks"])):
             result.update(status="failed", reason=problem)  # nothing nbgrader could grade
@@ -259,6 +290,9 @@ def run_job(job: dict) -> dict:
             memory_bytes=opts.get("memory_bytes"), file_size_bytes=opts.get("file_size_bytes", 256 << 20),
         )
         policy.pid_dir = str(base / "pids")
+        policy.pythonpath = [str(Path(__file__).resolve().parents[2])]  # the dlcourse package graded with
+        if caps.cgroup:
+            policy.cgroup = str(Path(caps.cgroup, f"dlcourse-{base.name}"))
         (base / "pids").mkdir()
         policy.dump(base / "policy.json")
         env = dict(os.environ, DLCOURSE_SANDBOX_POLICY=str(base / "policy.json"),
@@ -283,9 +317,7 @@ def run_job(job: dict) -> dict:
                 if meta.get("restored_cells"):
                     result["incidents"].append({"cell": ", ".join(meta["restored_cells"]), "kind": "restored",
                                                 "detail": "deleted cells were restored"})
-        if problem:
-            result.update(status="graded", reason=problem)
-        elif not result["notebooks"]:
+        if not result["notebooks"] and not problem:
             tail = " | ".join(line for line in log.strip().splitlines()[-3:])
             result.update(status="failed", reason=f"nbgrader autograde failed: {tail[-300:]}")
         else:
@@ -294,14 +326,16 @@ def run_job(job: dict) -> dict:
                 cells = kinds.setdefault(inc["kind"], [])
                 if inc["cell"] not in cells:
                     cells.append(inc["cell"])
-            result["reason"] = "; ".join(
-                f"{k} in {', '.join(v[:3])}" + (f" and {len(v) - 3} more" if len(v) > 3 else "") for k, v in kinds.items()
-            )
+            reasons = [problem] if problem else []
+            reasons += [f"{k} in {', '.join(v[:3])}" + (f" and {len(v) - 3} more" if len(v) > 3 else "")
+                        for k, v in kinds.items()]
+            result["reason"] = "; ".join(reasons)
             if "tampered" in kinds:
                 result["status"] = "tampered"
         return result
     finally:
         result["seconds"] = round(time.monotonic() - start, 1)
+        _remove_cgroup(base)
         shutil.rmtree(base, ignore_errors=True)
 
 
