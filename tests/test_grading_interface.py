@@ -179,7 +179,7 @@ def test_set_up_functions_pass_by_name_and_numpy_functions_by_path():
 
     ns = {"neuron": neuron, "relu": relu}
     source = ("assert np.isclose(neuron(np.array([3.0]), np.array([2.0, -1.0]), relu), 0.0)\n"
-              "assert np.isclose(neuron(np.arange(2.0), np.arange(3.0), np.tanh), np.tanh(5.0))\n")
+              "assert np.isclose(neuron(np.arange(2.0), np.arange(3.0), np.tanh), np.tanh(2.0))\n")
     error, _, _ = run(source, ns, {"np": np, "relu": relu})
     assert error is None
 
