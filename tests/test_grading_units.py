@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import time
+from pathlib import Path
 import sys
 
 import nbformat
@@ -241,3 +242,38 @@ def test_a_submission_that_takes_too_long_is_stopped_and_reported(tmp_path):
     result = grading_worker.run_job(job)
     assert (result["status"], result["reason"]) == ("failed", "grading took longer than 8 s and was stopped")
     assert result["notebooks"] == {} and result["seconds"] < 30
+
+
+ENV_AND_IPC = r"""
+import ctypes, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+print("shm", libc.shmget(int(os.sys.argv[1]), ctypes.c_size_t(1 << 20), 0o1000 | 0o600) >= 0)
+print("host", socket.gethostname())
+print("env", sorted(os.environ))
+print("root", sorted(os.listdir("/")))
+"""
+
+
+def test_sandbox_environment_is_allowlisted_and_ipc_and_host_name_are_private(caps, tmp_path, monkeypatch):
+    monkeypatch.setenv("DLCOURSE_TEST_SECRET_TOKEN", "s3cret")
+    policy = grading_sandbox.make_policy(caps, keep_ro=grading_worker.kernel_needs(), keep_rw=[], memory_bytes=None,
+                                         file_size_bytes=None)
+    policy.dump(tmp_path / "policy.json")
+    key = 0x5EC000 + os.getpid() % 4096
+    out = subprocess.run(
+        [sys.executable, "-m", "dlcourse.grading.sandbox", "--policy", str(tmp_path / "policy.json"), "--",
+         sys.executable, "-c", ENV_AND_IPC, str(key)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    assert lines["shm"] == "True" and lines["host"] == "sandbox"
+    env = eval(lines["env"])  # noqa: S307  (a list of names printed by our own probe)
+    assert "DLCOURSE_TEST_SECRET_TOKEN" not in env and set(env) >= {"PATH", "HOME", "TMPDIR"}
+    assert set(env) <= set(grading_sandbox.ENV_ALLOWLIST) | {
+        "PATH", "HOME", "TMPDIR", "IPYTHONDIR", "MPLCONFIGDIR", "KERAS_HOME", "JUPYTER_RUNTIME_DIR",
+        "PYDEVD_DISABLE_FILE_VALIDATION", "PYTHONPATH", "USER", "LOGNAME"}
+    needed = {Path(p).parts[1] for p in grading_worker.kernel_needs()}  # e.g. usr, work (the venv), root (pyenv)
+    assert set(eval(lines["root"])) <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev",  # noqa: S307
+                                        "proc", "tmp"} | needed
+    assert f"0x{key:08x}" not in subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout

@@ -202,12 +202,11 @@ def check_keras_config(config: Any, depth: int = 0) -> None:
 
 def rebuild_keras(payload: Any) -> Any:
     """A Keras model or layer from its config and weights, with ``safe_mode`` (Instructors' guide)."""
-    import keras
-
     if not isinstance(payload, dict) or not isinstance(payload.get("weights"), list):
         raise PlainDataError("malformed Keras payload")
     config = payload.get("config")
     check_keras_config(config)
+    import keras
     obj = keras.saving.deserialize_keras_object(config, safe_mode=True)
     if not isinstance(obj, (keras.Model, keras.layers.Layer)):
         raise PlainDataError("the config is not a Keras model or layer")

@@ -153,15 +153,19 @@ def _diagnose(job: dict) -> str | None:
 
 #: Modules the fork server imports once, so that each submission's process starts warm
 #: (importing nbgrader costs about 3 s of CPU, as much as grading a short notebook).
-PRELOAD = ["nbgrader.apps", "nbgrader.preprocessors", "dlcourse.grading.preprocessors", "traitlets.config.loader"]
+PRELOAD = ["nbgrader.apps", "nbgrader.preprocessors", "dlcourse.grading.preprocessors", "dlcourse.grading.interface",
+           "traitlets.config.loader", "numpy", "pandas", "matplotlib.pyplot"]
+#: Also preloaded when the assignment's notebooks use Keras: the grader runs their set-up cell and
+#: rebuilds the students' models, and importing TensorFlow costs seconds per submission otherwise.
+PRELOAD_KERAS = ["keras"]
 _forkserver = None
 
 
-def _forkserver_context():
+def _forkserver_context(keras: bool = False):
     global _forkserver
     if _forkserver is None:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)
+        ctx.set_forkserver_preload(PRELOAD + (PRELOAD_KERAS if keras else []))
         _forkserver = ctx
     return _forkserver
 
@@ -199,7 +203,7 @@ def _autograde(root: Path, assignment: str, student: str, env: dict, log_path: P
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 return False
-    proc = _forkserver_context().Process(
+    proc = _forkserver_context(keras=env.get("DLCOURSE_USES_KERAS") == "1").Process(
         target=_autograde_child, args=(str(root), assignment, student, env, str(log_path)), daemon=False
     )
     proc.start()
@@ -295,8 +299,11 @@ def run_job(job: dict) -> dict:
             policy.cgroup = str(Path(caps.cgroup, f"dlcourse-{base.name}"))
         (base / "pids").mkdir()
         policy.dump(base / "policy.json")
+        uses_keras = any(b"import keras" in data or b"import tensorflow" in data
+                         for rel, data in job["release"].items() if rel.endswith(".ipynb"))
         env = dict(os.environ, DLCOURSE_SANDBOX_POLICY=str(base / "policy.json"),
-                   JUPYTER_RUNTIME_DIR=str(base / "runtime"), PYTHONHASHSEED="0")
+                   JUPYTER_RUNTIME_DIR=str(base / "runtime"), PYTHONHASHSEED="0",
+                   DLCOURSE_USES_KERAS="1" if uses_keras else "0")
         limit = opts.get("notebook_timeout", 1800)
         log_path = base / "autograde.log"
         finished = _autograde(root, a, s, env, log_path, limit)
