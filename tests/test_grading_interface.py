@@ -236,3 +236,24 @@ def test_a_linked_submission_folder_and_too_many_or_too_large_files_are_refused(
     assert read_submission(real, max_files=3).problem == "more than 3 files in the submission"
     assert read_submission(real, max_bytes=50).problem == "the submission is larger than 0 MiB"
     assert read_submission(real).problem is None
+
+
+def test_functions_of_the_checks_modules_pass_by_path_and_test_lambdas_are_refused():
+    from dlcourse.checks import ch03_activations as checks
+
+    def neuron(x, w, g):
+        return float(g(w[0] + np.asarray(x) @ np.asarray(w[1:])))
+
+    error, _, _ = run("checks.check_neuron(neuron)\n", {"neuron": neuron}, {"np": np, "checks": checks})
+    assert error is None
+    error, _, _ = run("neuron(np.ones(1), np.ones(2), lambda z: z)\n", {"neuron": neuron})
+    assert error[0] == "PlainDataError" and "not plain data" in error[1]
+
+
+def test_a_trained_model_stays_trained_when_rebuilt():
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((8, 1)), np.ones(8), epochs=3, batch_size=8, verbose=0)
+    error, _, _ = run("assert int(model.optimizer.iterations.numpy()) == 3\n", {"model": model}, {"np": np})
+    assert error is None

@@ -30,6 +30,9 @@ MAX_DEPTH = 64
 NUMERIC_KINDS = "biufc"
 #: Modules whose functions may be passed by reference (the other side imports them by path).
 REF_MODULES = ("numpy", "math", "keras.activations", "keras.ops", "keras.losses", "keras.metrics")
+#: The course's public checks: their module-level functions (an activation a check passes to the
+#: student's function, say) are passed by path too; a lambda or a function local to a test cannot be.
+CHECK_MODULES = ("dlcourse.checks",)
 #: Keras classes that can never be rebuilt from a student's config.
 FORBIDDEN_KERAS = {"Lambda", "TFSMLayer", "SavedModel", "LambdaLayer"}
 
@@ -73,7 +76,12 @@ def _keras_payload(value: Any) -> dict:
 
     config = keras.saving.serialize_keras_object(value)
     weights = [np.asarray(w) for w in value.get_weights()]
-    return {"config": config, "weights": [_array(w) for w in weights]}
+    payload = {"config": config, "weights": [_array(w) for w in weights]}
+    try:  # how many steps it was trained for (checks tell a trained model from an untrained one by it)
+        payload["iterations"] = int(value.optimizer.iterations.numpy())
+    except Exception:  # noqa: BLE001  (not compiled)
+        pass
+    return payload
 
 
 def encode(value: Any, handle: Callable[[Any], int] | None = None, ref: Callable[[Any], Any] | None = None,
@@ -139,13 +147,17 @@ def encode(value: Any, handle: Callable[[Any], int] | None = None, ref: Callable
     return {"__h__": handle(value), "type": type(value).__name__[:60]}
 
 
+def _ref_module(module: str) -> bool:
+    return any(module == m or module.startswith(m + ".") for m in REF_MODULES + CHECK_MODULES)
+
+
 def function_path(value: Any) -> list[str] | None:
-    """``[module, name]`` of a NumPy ufunc or a function of :data:`REF_MODULES`, else None."""
+    """``[module, name]`` of a NumPy ufunc or a module-level function of :data:`REF_MODULES` or the checks."""
     if isinstance(value, np.ufunc):
         return ["numpy", value.__name__]
     module, name = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
     if callable(value) and isinstance(module, str) and isinstance(name, str) and "." not in name \
-            and any(module == m or module.startswith(m + ".") for m in REF_MODULES):
+            and "<" not in name and _ref_module(module):
         return [module, name]
     return None
 
@@ -213,6 +225,12 @@ def rebuild_keras(payload: Any) -> Any:
     weights = [_decode_array(w.get("__nd__") if isinstance(w, dict) else None) for w in payload["weights"]]
     if weights or obj.weights:
         obj.set_weights(weights)
+    steps = payload.get("iterations")
+    if type(steps) is int and steps >= 0 and getattr(obj, "optimizer", None) is not None:
+        try:
+            obj.optimizer.iterations.assign(steps)
+        except Exception:  # noqa: BLE001  (an optimizer without a step counter)
+            pass
     return obj
 
 
@@ -268,7 +286,8 @@ def decode(data: Any, resolve_handle: Callable[[dict], Any] | None = None,
         return resolve_handle(data)
     if key == "__fn__" and type(body) is list and len(body) == 2 and all(type(s) is str for s in body):
         module, name = body
-        if not any(module == m or module.startswith(m + ".") for m in REF_MODULES) or name.startswith("_"):
+        checks = any(module == m or module.startswith(m + ".") for m in CHECK_MODULES)
+        if not _ref_module(module) or (name.startswith("_") and not checks) or name.startswith("__"):
             raise PlainDataError(f"{module}.{name} cannot be passed by reference")
         import importlib
 
