@@ -142,18 +142,21 @@ np = _Nothing()
 """
 
 READ_OUTSIDE = """
-import glob, os
+import glob, os, sys
 _paths = [{outside!r}, {outside_sol!r}, {repo_sol!r}, {course_sol!r}, {gradebook!r}, "/etc/shadow", "/root/.bashrc",
-          "/proc/1/environ", *glob.glob("/tmp/*"), *glob.glob("/home/*"), "/var/lib", "/run"]
+          *glob.glob("/tmp/*/course/gradebook.db"), *glob.glob("/tmp/*/course/source/*/*.ipynb")]
 for _p in _paths:
     try:
-        if os.path.isdir(_p):
-            print("READ-OK", _p, os.listdir(_p)[:3]) if os.listdir(_p) else print("READ-EMPTY", _p)
-        else:
-            with open(_p, "rb") as _fh:
-                print("READ-OK", _p, len(_fh.read(100)))
+        with open(_p, "rb") as _fh:
+            print("READ-OK", _p, len(_fh.read(100)))
     except OSError as _exc:
         print("READ-FAIL", _p, type(_exc).__name__)
+# folders that must hold no file of the machine's (the kernel's own /tmp files and the allowlist aside)
+_own = (os.getcwd(), "/tmp/.dlcourse-", *glob.glob("/tmp/*/ipc/"), os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix))
+for _top in ("/home", "/run", "/var", "/srv", "/mnt", "/opt", "/root", "/tmp", "/media", "/boot"):
+    _files = [os.path.join(d, f) for d, _, fs in os.walk(_top) for f in fs]
+    _files = [f for f in _files if not f.startswith(_own)]
+    print("READ-OK" if _files else "READ-FAIL", _top, _files[:3])
 """
 
 ENV_SECRETS = """
@@ -301,7 +304,8 @@ EXPECTED = {
     "leak_transformer": (12, "graded", ""),
     "leak_wrapped_function": (16, "graded", ""),
     # our own
-    "shadow_setup_names": (12, "graded", ""),
+    # fake `np` and `checks` in the kernel break the student's own later answers, never the tests
+    "shadow_setup_names": (1, "graded", ""),
     "fake_agent_pickle": (0, "tampered", "tampered in"),
     "fake_agent_keras_code": (0, "tampered", "tampered in"),
     "fake_agent_deep": (0, "tampered", "tampered in"),
@@ -310,8 +314,10 @@ EXPECTED = {
     "kill_launcher": (16, "graded", ""),  # the kernel is PID 1 of its namespace: whatever it kills, it costs nothing
     "kill_all": (16, "graded", ""),
     "write_outside": (16, "graded", ""),
-    "slow_function": (14, "graded", "timeout in q3_mse_test"),
-    "return_proxy": (14, "graded", ""),
+    # mse never returns: q3 and q5 (whose answer uses mse) time out, like an honest mse that loops
+    "slow_function": (11, "graded", "timeout in q3_mse_test"),
+    # mse returns an object that claims to equal anything: q3 fails, and so does q5, whose answer uses it
+    "return_proxy": (11, "graded", ""),
     "hostname": (16, "graded", ""),
     "deep_answer": (14, "graded", ""),
     "hard_link_solution": (0, "failed", "a hard link shared with another file"),
@@ -319,6 +325,16 @@ EXPECTED = {
     "too_many_files": (0, "failed", "more than 200 files in the submission"),
     "linked_folder": (0, "failed", "the submission folder is a symbolic link"),
 }
+
+#: The honest submission each attack builds on: no attack may score more than it.
+BASE = {name: "sol" for name in EXPECTED}
+BASE.update({name: "blank" for name in ("input_transformer", "session_send", "fake_agent_pickle", "fake_agent_keras_code",
+                                         "fake_agent_deep", "fake_agent_lambda_layer")})
+BASE.update({name: "partial_1" for name in ("patch_allclose", "proxy_numpy", "proxy_keras", "builtins_dict", "meta_path",
+                                             "leak_transformer", "shadow_setup_names")})
+BASE.update({"float_eq": "honest_q6", "slow_function": "honest_q3", "return_proxy": "honest_q3", "deep_answer": "honest_q3",
+             "symlink_solution": "blank", "hard_link_solution": "blank", "too_many_files": "blank",
+             "linked_folder": "blank", "sol_2": "sol", "sol_3": "sol", "honest_q3": "sol", "honest_q6": "sol"})
 
 #: Attacks whose outputs are searched for hidden-test lines in every encoding.
 LEAKERS = ("leak_transformer", "leak_wrapped_function", "input_transformer", "session_send")

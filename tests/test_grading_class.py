@@ -322,8 +322,9 @@ def test_no_attack_scores_above_its_honest_base(graded_class):
     for base, score in honest.items():
         assert report[base]["score"] == score, report[base]
     for student, (points, _, _) in attacks.EXPECTED.items():
+        base = attacks.BASE[student]
         assert report[student]["score"] == points, (student, report[student])
-        assert points in honest.values()
+        assert points <= report[base]["score"], (student, points, base, report[base]["score"])
 
 
 def test_attacks_read_write_and_reach_nothing_outside_the_allowlist(graded_class):
@@ -334,7 +335,7 @@ def test_attacks_read_write_and_reach_nothing_outside_the_allowlist(graded_class
         assert marker not in everything, [ln for ln in everything.splitlines() if marker in ln][:5]
     for secret in attacks.GRADER_SECRETS.values():
         assert secret not in everything
-    assert everything.count("READ-FAIL") >= 15 and everything.count("WRITE-FAIL") == 8
+    assert everything.count("READ-FAIL") >= 20 and everything.count("WRITE-FAIL") == 8
     env_keys = next(ln for ln in _student_outputs(course, "env_secrets").splitlines() if ln.startswith("ENV-KEYS"))
     assert "DLCOURSE_GRADER_TOKEN" not in env_keys and "AWS_SECRET_ACCESS_KEY" not in env_keys
     assert "HOSTNAME sandbox" in _student_outputs(course, "hostname")
