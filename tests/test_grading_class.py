@@ -331,11 +331,13 @@ def test_attacks_read_write_and_reach_nothing_outside_the_allowlist(graded_class
     require_isolation()
     course = graded_class["course"]
     everything = "\n".join(_student_outputs(course, s) for s in EXPECTED)
-    for marker in ("READ-OK", "WRITE-OK", "LEAK-OK", "NET-OK"):
-        assert marker not in everything, [ln for ln in everything.splitlines() if marker in ln][:5]
+    for marker in ("READ-OK", "WRITE-OK", "LEAK-OK", "NET-OK"):  # printed at the start of a line when it worked
+        assert not [ln for ln in everything.splitlines() if ln.startswith(marker)], marker
     for secret in attacks.GRADER_SECRETS.values():
         assert secret not in everything
-    assert everything.count("READ-FAIL") >= 20 and everything.count("WRITE-FAIL") == 8
+    writes = [ln for ln in _student_outputs(course, "write_outside").splitlines() if ln.startswith("WRITE-FAIL")]
+    reads = [ln for ln in _student_outputs(course, "outside_checkout").splitlines() if ln.startswith("READ-FAIL")]
+    assert len(writes) == 8 and len(reads) >= 15, (writes, reads)
     env_keys = next(ln for ln in _student_outputs(course, "env_secrets").splitlines() if ln.startswith("ENV-KEYS"))
     assert "DLCOURSE_GRADER_TOKEN" not in env_keys and "AWS_SECRET_ACCESS_KEY" not in env_keys
     assert "HOSTNAME sandbox" in _student_outputs(course, "hostname")
