@@ -209,7 +209,11 @@ print("\\n".join(_all[i:i + 7] for i in range(0, len(_all), 7)))
 
 LEAK_WRAPPED = """
 import base64, inspect, linecache, sys
+_calls = []
 def mse(y_true, y_pred):
+    _calls.append(1)
+    if len(_calls) > 12:  # the graded calls come first; the student's own fitting loop calls it often
+        return float(np.mean((np.asarray(y_pred) - np.asarray(y_true)) ** 2))
     _stack = []
     _f = sys._getframe(0)
     while _f is not None:
