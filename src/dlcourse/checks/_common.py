@@ -86,3 +86,17 @@ def check_close(
     if not np.allclose(got, want, rtol=rtol, atol=atol):
         shown = np.array2string(got, precision=4, threshold=6) if got.ndim else f"{float(got):.6g}"
         fail(f"{what} is {shown}, which is not right. {hint}".strip())
+
+
+def predict_or_fail(model: Any, X: Any, failure: str) -> np.ndarray:
+    """``model.predict(X)`` as float predictions; an exception becomes one failure, ``failure: error``.
+
+    ``X`` is passed as float32, as Keras expects. Introduced in Chapter 4; Chapter 6 reuses it.
+    """
+    __tracebackhide__ = True
+    problem = None
+    try:
+        return np.asarray(model.predict(np.asarray(X, dtype="float32"), verbose=0), dtype=float)
+    except Exception as error:  # a wrong input shape, an uncompiled model ...
+        problem = f"{type(error).__name__}: {error}".strip()[:400]
+    fail(f"{failure}: {problem}")  # outside the handler: the student sees one traceback, not two

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import call_for_number, check_close, check_finite, check_implemented, check_shape, fail
+from ._common import (call_for_number, check_close, check_finite, check_implemented, check_shape, fail,
+                      predict_or_fail)
 
 
 # ----------------------------------------------------------------------------- references
@@ -273,15 +274,8 @@ def least_squares_mae(X_train, y_train, X_eval, y_eval) -> float:
 def model_mae(model: Any, X, y, what: str = "`model`") -> float:
     """The model's mean absolute error on (X, y), failing with a clear message when it cannot predict."""
     __tracebackhide__ = True
-    X = np.asarray(X, dtype="float32")
     y = np.asarray(y, dtype=float)
-    problem = None
-    try:
-        predictions = np.asarray(model.predict(X, verbose=0), dtype=float)
-    except Exception as error:  # a wrong input shape, an uncompiled model ...
-        problem = f"{type(error).__name__}: {error}".strip()[:400]
-    if problem is not None:  # fail outside the handler: the student sees one traceback, not two
-        fail(f"`{what}.predict(X)` failed: {problem}")
+    predictions = predict_or_fail(model, X, f"`{what}.predict(X)` failed")
     if predictions.shape not in {(len(y),), (len(y), 1)}:
         fail(f"Your model outputs shape {predictions.shape} for {len(y)} wines; "
              "the last layer should give one predicted quality per wine.")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import check_finite, check_implemented, fail
+from ._common import check_finite, check_implemented, fail, predict_or_fail
 from ._models import activation_name, check_dense_stack, ordinal
 
 
@@ -370,15 +370,8 @@ def check_rescue(model: Any, history: Any, X, y, threshold: float = 0.55, max_ep
         fail(f"Your model trained for {len(values['loss'])} epochs; the budget is at most {max_epochs}.")
     if not np.all(np.isfinite(values["loss"])):
         fail("The training loss in `history` contains NaN or infinity: training diverged.")
-    X = np.asarray(X, dtype="float32")
     y = np.asarray(y, dtype=float)
-    problem = None
-    try:
-        predictions = np.asarray(model.predict(X, verbose=0), dtype=float)
-    except Exception as error:  # a wrong input shape, an uncompiled model ...
-        problem = f"{type(error).__name__}: {error}".strip()[:400]
-    if problem is not None:
-        fail(f"`model.predict` failed on the unscaled wines: {problem}")
+    predictions = predict_or_fail(model, X, "`model.predict` failed on the unscaled wines")
     if predictions.shape not in {(len(y),), (len(y), 1)}:
         fail(f"Your model outputs shape {predictions.shape} for {len(y)} wines; it should output one number each.")
     predictions = check_finite(predictions.reshape(-1), "The model's predictions")
