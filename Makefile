@@ -58,10 +58,11 @@ release: $(STAMP)
 	done
 
 # Every notebook executes once per run: the book build (started in the background) executes the pages,
-# one dlcourse-grade class run per chapter the exercises. --dist loadfile keeps a test file's tests (and
-# its module-scoped class runs) on one worker.
+# one dlcourse-grade class run per chapter the exercises. A work unit is a test file, or a test class (one
+# per chapter in the grading round trip); tests/conftest.py orders them: class runs first, tests that wait
+# for the book build last.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not browser"

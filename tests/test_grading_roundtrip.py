@@ -53,66 +53,72 @@ def build_class(course, key: str) -> None:
     submit(course, key, LOOP, replace_cell(solution, cell, looping))
 
 
-@pytest.fixture(scope="module", params=ASSIGNMENTS)
-def graded(request, tmp_path_factory):
-    """One class run per chapter; pytest groups each chapter's tests around it."""
-    key = request.param
-    course = make_course(tmp_path_factory.mktemp(key), [key], generate=False)
-    build_class(course, key)
-    return grade_class(course, key, cell_timeout=CASES[key].cell_timeout)
-
-
 def test_every_assignment_has_grading_cases():
     assert sorted(CASES) == ASSIGNMENTS
 
 
-def test_every_case_gets_its_exact_score(graded, request):
-    key, cases = graded.key, CASES[graded.key]
-    solution = solution_notebook(key)
-    full, total = autograded_points(solution), sum(graded_cells(solution).values())
-    for student, row in sorted(graded.report.items()):
-        record_execution(request, f"graded: {key} ({student})", row.get("seconds"), row["status"])
-    got = {s: (r["score"], r["max_score"], r["status"]) for s, r in graded.report.items()}
-    assert got == {
-        SOLUTION: (full, total, "graded"),
-        BLANK: (0.0, total, "graded"),
-        WRONG: (cases.wrong_answer[2], total, "graded"),
-        TAMPERED: (cases.tampered[3], total, "graded"),
-        LOOP: (cases.infinite_loop[1], total, "graded"),
-    }, graded.stdout + graded.stderr[-3000:]
+class RoundTrip:
+    """One chapter's round trip: its class run, and what each case must score. A subclass per chapter
+    (below) makes each chapter its own test class, the unit that ``--dist loadscope`` gives one worker."""
+
+    key: str
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def graded(cls, tmp_path_factory):
+        """The chapter's one class run, shared by the tests of its class."""
+        key = cls.key
+        course = make_course(tmp_path_factory.mktemp(key), [key], generate=False)
+        build_class(course, key)
+        return grade_class(course, key, cell_timeout=CASES[key].cell_timeout)
+
+    def test_every_case_gets_its_exact_score(self, graded, request):
+        key, cases = graded.key, CASES[graded.key]
+        solution = solution_notebook(key)
+        full, total = autograded_points(solution), sum(graded_cells(solution).values())
+        for student, row in sorted(graded.report.items()):
+            record_execution(request, f"graded: {key} ({student})", row.get("seconds"), row["status"])
+        got = {s: (r["score"], r["max_score"], r["status"]) for s, r in graded.report.items()}
+        assert got == {
+            SOLUTION: (full, total, "graded"),
+            BLANK: (0.0, total, "graded"),
+            WRONG: (cases.wrong_answer[2], total, "graded"),
+            TAMPERED: (cases.tampered[3], total, "graded"),
+            LOOP: (cases.infinite_loop[1], total, "graded"),
+        }, graded.stdout + graded.stderr[-3000:]
+
+    def test_the_loop_costs_exactly_its_own_question(self, graded):
+        cell = CASES[graded.key].infinite_loop[0]
+        assert graded.question_scores(LOOP)[f"{cell}_test"] == 0.0
+        assert "timeout" in graded.report[LOOP]["reason"], graded.report[LOOP]
+
+    def test_the_tampered_test_is_restored_and_fails(self, graded):
+        test_cell = CASES[graded.key].tampered[2]
+        assert graded.question_scores(TAMPERED)[test_cell] == 0.0
+        restored = next(c for c in graded.autograded(TAMPERED).cells if grade_id(c) == test_cell)
+        assert restored.source != "pass\n"
+
+    def test_solution_earns_full_marks_and_passes_nbval(self, graded):
+        """The exercise notebook's one execution: every graded test passes, no cell raises, stored outputs match."""
+        solution = solution_notebook(graded.key)
+        scores = graded.question_scores(SOLUTION)
+        autograded = {gid: points for gid, points in graded_cells(solution).items() if gid.endswith("_test")}
+        assert {gid: scores[gid] for gid in autograded} == autograded, "failing test cells in the solution"
+        problems = compare(solution, graded.autograded(SOLUTION), label=f"solutions/{graded.key}")
+        assert not problems, "\n\n".join(problems)
+
+    def test_release_fails_every_graded_test_with_a_message(self, graded):
+        """The untouched release: every graded test cell fails, and a student sees why (no NameError)."""
+        release = graded.autograded(BLANK)
+        tests = [c for c in release.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+        assert tests
+        for cell in tests:
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            assert errors, f"{grade_id(cell)} passes on the untouched release"
+            text = " ".join(f"{o.get('ename')} {o.get('evalue')}" for o in errors)
+            assert "NameError" not in text and "SyntaxError" not in text, f"{grade_id(cell)}: {text}"
+        assert set(graded.question_scores(BLANK).values()) <= {0.0, None}
 
 
-def test_the_loop_costs_exactly_its_own_question(graded):
-    cell = CASES[graded.key].infinite_loop[0]
-    assert graded.question_scores(LOOP)[f"{cell}_test"] == 0.0
-    assert "timeout" in graded.report[LOOP]["reason"], graded.report[LOOP]
-
-
-def test_the_tampered_test_is_restored_and_fails(graded):
-    test_cell = CASES[graded.key].tampered[2]
-    assert graded.question_scores(TAMPERED)[test_cell] == 0.0
-    restored = next(c for c in graded.autograded(TAMPERED).cells if grade_id(c) == test_cell)
-    assert restored.source != "pass\n"
-
-
-def test_solution_earns_full_marks_and_passes_nbval(graded):
-    """The exercise notebook's one execution: every graded test passes, no cell raises, stored outputs match."""
-    solution = solution_notebook(graded.key)
-    scores = graded.question_scores(SOLUTION)
-    autograded = {gid: points for gid, points in graded_cells(solution).items() if gid.endswith("_test")}
-    assert {gid: scores[gid] for gid in autograded} == autograded, "failing test cells in the solution"
-    problems = compare(solution, graded.autograded(SOLUTION), label=f"solutions/{graded.key}")
-    assert not problems, "\n\n".join(problems)
-
-
-def test_release_fails_every_graded_test_with_a_message(graded):
-    """The untouched release: every graded test cell fails, and a student sees why (no NameError)."""
-    release = graded.autograded(BLANK)
-    tests = [c for c in release.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
-    assert tests
-    for cell in tests:
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        assert errors, f"{grade_id(cell)} passes on the untouched release"
-        text = " ".join(f"{o.get('ename')} {o.get('evalue')}" for o in errors)
-        assert "NameError" not in text and "SyntaxError" not in text, f"{grade_id(cell)}: {text}"
-    assert set(graded.question_scores(BLANK).values()) <= {0.0, None}
+for _key in ASSIGNMENTS:
+    globals()[f"TestRoundTrip_{_key}"] = type(f"TestRoundTrip_{_key}", (RoundTrip,), {"key": _key})

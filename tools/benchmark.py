@@ -165,10 +165,10 @@ def bench_grading(n: int, workers: int | None, every_chapter: bool) -> list[tupl
 
 def bench_tests(jobs: int) -> list[tuple[str, str, str]]:
     """The whole suite, then the per-file and per-notebook rows of its timing report (``tests/conftest.py``)."""
-    command = [str(BIN / "python"), "-m", "pytest", "-q", "-n", str(jobs), "--dist", "loadfile"]
+    command = [str(BIN / "python"), "-m", "pytest", "-q", "-n", str(jobs), "--dist", "loadscope", "--no-loadscope-reorder"]
     seconds, code, log = timed(command, ROOT, timeout=7200)
     summary = next((l for l in reversed(log.splitlines()) if " in " in l and ("passed" in l or "failed" in l)), "")
-    rows = [(f"test suite (`pytest -n {jobs} --dist loadfile`)", f"{seconds:.1f}", f"{status(code)}; {summary.strip('= ')}")]
+    rows = [(f"test suite (`pytest -n {jobs} --dist loadscope`)", f"{seconds:.1f}", f"{status(code)}; {summary.strip('= ')}")]
     return rows + timing_rows()
 
 
