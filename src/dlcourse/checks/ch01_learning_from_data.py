@@ -22,12 +22,10 @@ TASK_TYPES = ("regression", "classification")
 def reference_task_type(labels, max_classes: int = 10) -> str:
     """The rule of thumb of question 1: categories, or numbers on a continuous scale."""
     values = np.asarray(labels)
-    if values.dtype.kind not in "iuf":  # words, booleans, a mixture: categories
-        return "classification"
-    has_fraction = bool(np.any(np.mod(values, 1) != 0))
-    if has_fraction or np.unique(values).size > max_classes:
-        return "regression"
-    return "classification"
+    categories = values.dtype.kind not in "iuf"  # words, booleans, a mixture
+    if not categories:
+        categories = not np.any(np.mod(values, 1) != 0) and np.unique(values).size <= max_classes
+    return TASK_TYPES[1] if categories else TASK_TYPES[0]
 
 
 #: (labels, max_classes, what a wrong answer on them shows)
