@@ -427,3 +427,19 @@ def test_messages_never_state_a_formula():
     for formula in ("2 * error", "mean of 2", ".astype(int)", "np.mean(", ">= threshold)"):
         messages = [line for line in source.splitlines() if "fail(" in line or "hint=" in line]
         assert not any(formula in line for line in messages), formula
+
+
+# ------------------------------------------------------------------ the hidden tests' own copies of the data
+def test_line_data_and_sweep_are_the_notebooks():
+    import nbformat
+
+    from conftest import solution_path
+
+    nb = nbformat.read(solution_path("ch01_learning_from_data"), as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q5_data")
+    namespace = {"np": np}
+    exec(cell.source, namespace)
+    x, y = checks.line_data()
+    assert np.array_equal(x, namespace["x_line"]) and np.array_equal(y, namespace["y_line"])
+    sweep = checks.descent_curves(x, y, [0.01, 0.16], num_steps=30)
+    assert np.allclose(sweep[0.01], run(x, y, 0.01, 30)[2]) and np.allclose(sweep[0.16], run(x, y, 0.16, 30)[2])

@@ -188,6 +188,29 @@ def check_gradient_step(step_fn: Callable, a=0.5, b=-1.0, x=None, y=None, lr=0.1
 
 
 # ----------------------------------------------------------------------------- question 5
+def line_data() -> tuple[np.ndarray, np.ndarray]:
+    """Question 5's data, ``(x_line, y_line)``, made as the notebook's locked cell makes them."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 4, size=50)
+    return x, 3 * x + 2 + rng.normal(0, 0.2, size=50)
+
+
+def descent_curves(x, y, rates, num_steps: int = 30) -> dict:
+    """Question 6's sweep: ``{rate: [loss after each step]}`` of full-batch gradient descent from (0, 0)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    sweep = {}
+    with np.errstate(over="ignore", invalid="ignore"):
+        for rate in rates:
+            a = b = 0.0
+            sweep[rate] = []
+            for _ in range(num_steps):
+                grad_a, grad_b = reference_gradients(a, b, x, y)
+                a, b = a - rate * grad_a, b - rate * grad_b
+                sweep[rate].append(float(np.mean((a * x + b - y) ** 2)))
+    return sweep
+
+
 def replay_losses(step_fn: Callable, x, y, lr: float, num_steps: int):
     """Run ``step_fn`` from (0, 0) for ``num_steps`` steps; the MSE after each step and the final line."""
     x = np.asarray(x, dtype=float)
