@@ -60,9 +60,19 @@ def bool_as_number(labels, max_classes=10):
     return right_task_type(values.astype(float), max_classes)
 
 
+def python_types_only(labels, max_classes=10):
+    """Tests Python's own types: NumPy's booleans and integers are neither bool nor int."""
+    if any(isinstance(x, str) for x in labels) or all(isinstance(x, bool) for x in labels):
+        return "classification"
+    if all(isinstance(x, int) for x in labels) and len(set(labels)) <= max_classes:
+        return "classification"
+    return "regression"
+
+
 @pytest.mark.parametrize(
     "wrong, message",
     [
+        (python_types_only, "booleans"),
         (lambda y, m=10: "classification", "fractional part"),
         (lambda y, m=10: "regression", "words"),
         (by_dtype, "stored as floats"),
@@ -351,6 +361,11 @@ def any_rise(curves):
     return min(rates) if rates else None
 
 
+def strictly_rising(curves):
+    rates = [r for r, c in curves.items() if not np.all(np.isfinite(c)) or np.all(np.diff(c) > 0)]
+    return min(rates) if rates else None
+
+
 def first_found(curves):
     for r, c in curves.items():
         if not np.all(np.isfinite(c)) or c[-1] > c[0]:
@@ -374,6 +389,7 @@ def largest(curves):
         (last_above_first, "overflowed"),
         (any_rise, "rises for a step"),
         (first_found, "two runs diverge"),
+        (strictly_rising, "dips or stalls"),
         (largest, "two runs diverge"),
         (lambda curves: right_diverging(curves) or min(curves), "return None then"),
         (lambda curves: 7.0 if right_diverging(curves) else None, "not one of the learning rates"),

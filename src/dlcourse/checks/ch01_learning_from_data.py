@@ -31,15 +31,16 @@ def reference_task_type(labels, max_classes: int = 10) -> str:
 #: (labels, max_classes, what a wrong answer on them shows)
 TASK_CASES = (
     (["spam", "not spam", "spam", "spam"], 10, "these labels are words"),
-    ([True, False, False, True], 10, "these labels are booleans (yes/no)"),
+    (np.array([True, False, False, True]), 10, "these labels are booleans (yes/no)"),
     ([201350.5, 180000.0, 99500.25, 310000.0], 10, "these labels have a fractional part"),
-    ([7, 2, 0, 9, 4, 4, 1], 10, "these labels are a few whole numbers"),
+    (np.array([7, 2, 0, 9, 4, 4, 1]), 10, "these labels are a few whole numbers"),
     ([4.0, 6.0, 5.0, 6.0, 5.0], 10, "these labels are whole numbers stored as floats: their values matter, "
      "not their dtype"),
     (list(range(120, 3000, 50)), 10, "these labels are whole numbers, but many different ones"),
-    ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 10, "exactly `max_classes` distinct values is still a few"),
-    ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 12, "these labels are whole numbers; count the distinct "
-     "values against `max_classes`, not against 10"),
+    (np.arange(10), 10, "exactly `max_classes` distinct values is still a few"),
+    (np.arange(12), 12, "these labels are whole numbers; count the distinct values against `max_classes`, "
+     "not against 10"),
+    ([-3, -1, 0, 2], 10, "negative whole numbers are whole numbers too"),
 )
 
 
@@ -54,7 +55,7 @@ def check_task_type(fn: Callable, cases=TASK_CASES) -> None:
             fail(f"`task_type` returned {got!r}; it must return the string 'regression' or "
                  "'classification' (lower case).")
         if got != reference_task_type(labels, max_classes):
-            shown = labels if len(labels) <= 8 else f"[{labels[0]}, {labels[1]}, ..., {labels[-1]}]"
+            shown = list(labels) if len(labels) <= 8 else f"[{labels[0]}, {labels[1]}, ..., {labels[-1]}]"
             fail(f"task_type({shown}, max_classes={max_classes}) returned {got!r}, which is not right: "
                  f"{why}.")
 
@@ -289,6 +290,8 @@ DIVERGENCE_CASES = (
      "a loss that rises for a step and then falls below where it started has not diverged"),
     ({0.1: [1.0, 0.5, 0.3, 0.2, 0.1], 0.01: [1.0, 0.9, 0.8, 0.75, 0.7]},
      "no run diverges in this example"),
+    ({0.6: [5.0, 4.0, 6.0, 6.0, 9.0], 0.15: [5.0, 3.0, 2.0, 1.5, 1.2]},
+     "a loss that ends above where it started has diverged, even if it dips or stalls on the way"),
 )
 
 
