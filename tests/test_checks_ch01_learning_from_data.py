@@ -459,3 +459,13 @@ def test_line_data_and_sweep_are_the_notebooks():
     assert np.array_equal(x, namespace["x_line"]) and np.array_equal(y, namespace["y_line"])
     sweep = checks.descent_curves(x, y, [0.01, 0.16], num_steps=30)
     assert np.allclose(sweep[0.01], run(x, y, 0.01, 30)[2]) and np.allclose(sweep[0.16], run(x, y, 0.16, 30)[2])
+
+
+def test_split_compares_values_not_dtypes():
+    """A frame rebuilt in another process may hold its integers as floats: still the same rows."""
+    def as_floats(df, seed, val_fraction=0.2):
+        return tuple(p.astype(float) for p in right_split(df, seed, val_fraction))
+
+    checks.check_split(as_floats)
+    with pytest.raises(AssertionError, match="rows do not match"):
+        checks.check_split(lambda df, seed, f=0.2: tuple(p + 1 for p in right_split(df, seed, f)))
