@@ -8,16 +8,18 @@ from course import GradingCases
 
 CASES = {
     "ch01_learning_from_data": GradingCases(
-        # >= vs >: q7 (2 points) lost, 16 - 2 = 14
+        # >= vs >: q7 (1 point) lost, 16 - 1 = 15
         wrong_answer=(
             "q7_threshold",
             "def predict_class(probabilities, threshold=0.5):\n"
             "    return (np.asarray(probabilities) > threshold).astype(int)\n",
-            14.0,
+            15.0,
         ),
-        # a wrong mse (q3, 2 points) behind a test cell edited to `pass`: the test is restored, 14
-        tampered=("q3_mse", "def mse(y_true, y_pred):\n    return 0.0\n", "q3_mse_test", 14.0),
-        # q1 (2 points) never finishes: interrupted, the rest is graded, 14
+        # a wrong mse (q3, 2 points) behind a test cell edited to `pass`: the test is restored and fails,
+        # and so does q5 (3 points), whose recorded losses come from that mse and no longer match the
+        # replayed run: 16 - 2 - 3 = 11
+        tampered=("q3_mse", "def mse(y_true, y_pred):\n    return 0.0\n", "q3_mse_test", 11.0),
+        # q1 (2 points) never finishes: interrupted, task_type is undefined, the rest is graded, 14
         infinite_loop=("q1_task_types", 14.0),
         cell_timeout=15,
     ),

@@ -33,30 +33,87 @@ def test_runs_show_the_three_regimes():
     assert {name: checks.reference_diagnosis(run, BASELINE) for name, run in RUNS.items()} == RIGHT
 
 
-def test_diagnosis_accepts_the_right_labels_in_any_spelling():
-    checks.check_diagnosis(RIGHT, RUNS, BASELINE)
-    checks.check_diagnosis({"A": "Overfitting ", "B": "underfit", "C": "Good  fit"}, RUNS, BASELINE)
+@pytest.mark.parametrize("kind", ["overfitting", "underfitting", "good fit", "noisy good fit"])
+def test_made_histories_are_far_from_the_thresholds(kind):
+    want = kind.replace("noisy ", "")
+    for seed in range(40):
+        for epochs, base in [(20, 0.1), (60, 0.6), (150, 4.0)]:
+            history = checks.make_history(kind, seed=seed, num_epochs=epochs, baseline=base)
+            assert len(history["loss"]) == len(history["val_loss"]) == epochs
+            assert checks.reference_diagnosis(history, base) == want
+            # a rule with thresholds a little off still agrees: the cases test the idea, not the decimals
+            assert rule(history, base, up=0.08, gap=0.2, below=0.88, last=3) == want
+            assert rule(history, base, up=0.12, gap=0.3, below=0.82, last=8) == want
+
+
+def rule(history, baseline, up=0.10, gap=0.25, below=0.85, last=5):
+    train, val = np.asarray(history["loss"]), np.asarray(history["val_loss"])
+    val_end, train_end = val[-last:].mean(), train[-last:].mean()
+    if val_end - val.min() > up * baseline and val_end - train_end > gap * baseline:
+        return "overfitting"
+    return "underfitting" if val.min() > below * baseline else "good fit"
+
+
+def underfitting_first(history, baseline):
+    if min(history["val_loss"]) > 0.85 * baseline:
+        return "underfitting"
+    return rule(history, baseline)
+
+
+def test_diagnose_accepts_every_form_of_the_rule():
+    checks.check_diagnose(rule)
+    checks.check_diagnose(underfitting_first)
+    checks.check_diagnose(lambda h, b: rule(h, b).upper().replace(" ", "_"))  # any spelling of a label
+    checks.check_diagnose(lambda h, b: {"good fit": "good", "overfitting": "overfit"}.get(rule(h, b), rule(h, b)))
+
+
+def last_above_min(history, baseline):
+    val = history["val_loss"]
+    if val[-1] > min(val):
+        return "overfitting"
+    return "underfitting" if min(val) > 0.85 * baseline else "good fit"
+
+
+def no_gap(history, baseline):
+    return rule(history, baseline, gap=-np.inf)
+
+
+def absolute(history, baseline):
+    return rule(history, 0.6)
+
+
+def no_baseline(history, baseline):
+    verdict = rule(history, baseline)
+    return "good fit" if verdict == "underfitting" else verdict
 
 
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        ({**RIGHT, "A": "good fit"}, "validation curve, not only at the training curve"),
-        ({**RIGHT, "A": "underfitting"}, "cannot even fit its training data"),
-        ({**RIGHT, "B": "good fit"}, "baseline MSE"),
-        ({**RIGHT, "B": "overfitting"}, "rises away"),
-        ({**RIGHT, "C": "overfitting"}, "rise again"),
-        ({**RIGHT, "C": "underfitting"}, "baseline"),
-        ({"A": "overfitting", "B": "underfitting"}, "no label for run"),
-        ({**RIGHT, "C": "fine"}, "use one of"),
-        ({**RIGHT, "C": 3}, "should be a string"),
-        (None, "still None"),
-        (["overfitting", "underfitting", "good fit"], "should be a dict"),
+        (lambda h, b: "good fit", "turns back up"),
+        (lambda h, b: "overfitting", "level of the baseline"),
+        (lambda h, b: "underfitting", "turns back up"),
+        (last_above_min, "level of the baseline"),
+        (no_gap, "noise, not a trend"),
+        (absolute, "scale"),
+        (no_baseline, "level of the baseline"),
+        (lambda h, b: "fine", "one of the strings"),
+        (lambda h, b: 3, "one of the strings"),
+        (lambda h, b: None, "forget `return`"),
+        (not_written, "not written yet"),
+        (RIGHT, "should be a function"),
+        ("overfitting", "should be a function"),
     ],
 )
-def test_diagnosis_names_the_mistake(wrong, message):
+def test_diagnose_names_the_mistake(wrong, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_diagnosis(wrong, RUNS, BASELINE)
+        checks.check_diagnose(wrong)
+
+
+def test_a_constant_answer_fails_every_kind_of_case():
+    for label in checks.LABELS:
+        with pytest.raises(AssertionError):
+            checks.check_diagnose(lambda h, b, label=label: label)
 
 
 # ------------------------------------------------------------------ question 2: early stopping rule

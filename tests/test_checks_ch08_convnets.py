@@ -380,41 +380,124 @@ def test_shift_robust_names_the_mistake(digits):
         checks.check_shift_robust(other_size, mlp, X, y)
 
 
-# ------------------------------------------------------------------ question 7: label-preserving augmentations
-RIGHT = {
-    "digits": {"small_rotation", "small_shift"},
-    "clothing": {"horizontal_flip", "small_rotation", "small_shift"},
-    "aerial": set(checks.TRANSFORMATIONS),
-    "road_signs": {"small_rotation", "small_shift"},
-}
+# ------------------------------------------------------------------ question 7: is an augmentation safe?
+def right_keeps_label(transform, images, labels):
+    flat = images.reshape(len(images), -1)
+    for image, label in zip(images, labels):
+        d = ((flat - transform(image).reshape(-1)) ** 2).sum(axis=1)
+        if labels[np.argmin(d)] != label:
+            return False
+    return True
 
 
-def test_augmentations_accept_the_right_sets():
-    checks.check_augmentations(RIGHT)
-    checks.check_augmentations({k: sorted(v) for k, v in RIGHT.items()})
+def all_at_once(transform, images, labels):
+    moved = np.stack([transform(im) for im in images]).reshape(len(images), -1)
+    flat = images.reshape(len(images), -1)
+    d = ((moved[:, None, :] - flat[None, :, :]) ** 2).sum(axis=2)
+    return bool(np.all(labels[d.argmin(axis=1)] == labels))
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"digits": {"small_rotation", "small_shift", "half_turn"}}, "reads as a 9"),
-    ({"digits": {"small_rotation", "small_shift", "horizontal_flip"}}, "mirrored"),
-    ({"clothing": {"horizontal_flip", "small_rotation", "small_shift", "vertical_flip"}}, "upright"),
-    ({"clothing": {"small_rotation", "small_shift"}}, "left out 'horizontal_flip'"),
-    ({"digits": {"small_shift", "zoom"}}, "TRANSFORMATIONS"),
-    ({"digits": "small_shift"}, "set of names"),
-    ({"aerial": {"horizontal_flip", "small_rotation", "small_shift"}}, "'aerial' your set is not right"),
-    ({"aerial": set(checks.TRANSFORMATIONS) - {"half_turn"}}, "'aerial' your set is not right"),
-    ({"road_signs": {"horizontal_flip", "small_rotation", "small_shift"}}, "'road_signs' your set"),
-    ({"road_signs": {"small_shift"}}, "'road_signs' your set is not right"),
+def leave_one_out(transform, images, labels):
+    flat = images.reshape(len(images), -1)
+    for i, (image, label) in enumerate(zip(images, labels)):
+        d = ((flat - transform(image).reshape(-1)) ** 2).sum(axis=1)
+        d[i] = np.inf
+        if labels[np.argmin(d)] != label:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("right", [right_keeps_label, all_at_once])
+def test_keeps_label_accepts_every_form_of_the_test(right):
+    checks.check_keeps_label(right)
+    checks.check_keeps_label(right, [("signs", 7, 20), ("fields", 3, 14), ("glyphs", 0, 12), ("glyphs", 5, 16)])
+
+
+def test_transformations_do_what_their_names_say():
+    image = np.arange(12.0).reshape(3, 4)
+    t = checks.TRANSFORMATIONS
+    assert list(t) == ["horizontal_flip", "vertical_flip", "half_turn", "quarter_turn", "small_shift"]
+    assert np.array_equal(t["horizontal_flip"](image), np.fliplr(image))
+    assert np.array_equal(t["vertical_flip"](image), np.flipud(image))
+    assert np.array_equal(t["half_turn"](image), np.rot90(image, 2))
+    assert np.array_equal(t["quarter_turn"](image), np.rot90(image))
+    assert np.array_equal(t["small_shift"](image)[:, 1:], image[:, :-1]) and not t["small_shift"](image)[:, 0].any()
+
+
+@pytest.mark.parametrize("family, seed, size", [("signs", 0, 16), ("fields", 1, 12), ("signs", 7, 20),
+                                                ("fields", 3, 14), ("glyphs", 0, 12), ("glyphs", 5, 16)])
+def test_shape_datasets_give_clear_answers(family, seed, size):
+    """Each answer holds by a wide margin, so no rounding can flip it: where the label is kept, every
+    image keeps it clearly; where not, some image loses it clearly. The answers are the ones a person
+    gives by looking."""
+    images, labels = checks.make_shapes(family, size=size, seed=seed)
+    assert images.shape == (9 * len(checks.SHAPE_CLASSES[family]), size, size)
+    flat = images.reshape(len(images), -1).astype(float)
+    answers = {}
+    for name, transform in checks.TRANSFORMATIONS.items():
+        margins = []
+        for image, label in zip(images, labels):
+            d = ((flat - transform(image).reshape(-1)) ** 2).sum(axis=1)
+            own, other = d[labels == label].min(), d[labels != label].min()
+            margins.append((other - own) / max(own, other))
+        answers[name] = checks.reference_keeps_label(transform, images, labels)
+        assert min(margins) > 0.1 if answers[name] else min(margins) < -0.1, name
+    expected = {
+        "signs": {"horizontal_flip": False, "vertical_flip": True, "half_turn": False, "quarter_turn": False,
+                  "small_shift": True},
+        "fields": {"horizontal_flip": True, "vertical_flip": True, "half_turn": True, "quarter_turn": False,
+                   "small_shift": True},
+        "glyphs": {"horizontal_flip": False, "vertical_flip": False, "half_turn": False, "quarter_turn": False,
+                   "small_shift": True},
+    }[family]
+    assert answers == expected
+
+
+def majority(transform, images, labels):
+    flat = images.reshape(len(images), -1)
+    kept = [labels[np.argmin(((flat - transform(im).reshape(-1)) ** 2).sum(axis=1))] == lab
+            for im, lab in zip(images, labels)]
+    return bool(np.mean(kept) > 0.5)
+
+
+def against_transformed(transform, images, labels):
+    moved = np.stack([transform(im) for im in images]).reshape(len(images), -1)
+    for row, label in zip(moved, labels):
+        if labels[np.argmin(((moved - row) ** 2).sum(axis=1))] != label:
+            return False
+    return True
+
+
+def whole_batch(transform, images, labels):
+    """Transforms the stack of images at once: the flips then act on the wrong axes."""
+    moved = np.asarray(transform(images)).reshape(len(images), -1)
+    flat = images.reshape(len(images), -1)
+    if moved.shape != flat.shape:
+        return False
+    d = ((moved[:, None, :] - flat[None, :, :]) ** 2).sum(axis=2)
+    return bool(np.all(labels[d.argmin(axis=1)] == labels))
+
+
+def farthest(transform, images, labels):
+    flat = images.reshape(len(images), -1)
+    return all(labels[np.argmax(((flat - transform(im).reshape(-1)) ** 2).sum(axis=1))] == lab
+               for im, lab in zip(images, labels))
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (majority, "returned True, but some images change their label under horizontal_flip"),
+    (against_transformed, "returned True"),
+    (whole_batch, "under"),
+    (farthest, "returned False, but every image keeps its label"),
+    (leave_one_out, "returned False, but every image keeps its label under vertical_flip"),
+    (lambda t, images, labels: True, "returned True"),
+    (lambda t, images, labels: False, "returned False"),
+    (lambda t, images, labels: 0.7, "return True or False"),
+    (lambda t, images, labels: None, "forget `return`"),
+    (not_written, "not written yet"),
+    ({"signs": {"small_shift"}}, "should be a function"),
+    ("vertical_flip", "should be a function"),
 ])
-def test_augmentations_name_the_mistake(change, message):
+def test_keeps_label_names_the_mistake(wrong, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_augmentations({**RIGHT, **change})
-
-
-def test_augmentations_need_every_dataset():
-    with pytest.raises(AssertionError, match="still None"):
-        checks.check_augmentations(None)
-    with pytest.raises(AssertionError, match="road_signs"):
-        checks.check_augmentations({k: v for k, v in RIGHT.items() if k != "road_signs"})
-    with pytest.raises(AssertionError, match="should be a dict"):
-        checks.check_augmentations([("digits", {"small_shift"})])
+        checks.check_keeps_label(wrong)

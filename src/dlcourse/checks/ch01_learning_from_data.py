@@ -1,11 +1,13 @@
 """Student-facing checks for Chapter 1, ``ch01_learning_from_data``.
 
 Each check raises ``AssertionError`` with a message that teaches. Checks test
-properties on their own inputs, so a hard-coded answer does not pass them.
+properties on their own inputs, so a hard-coded answer does not pass them, and
+their messages name the mistake without giving the answer.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -13,77 +15,134 @@ import pandas as pd
 
 from ._common import call_for_number, check_close, check_finite, check_implemented, check_type, fail
 
-#: The scenarios of question 1 and the two task types a student may choose from.
-TASK_SCENARIOS = (
-    "wine_quality_score",
-    "spam_or_not",
-    "house_price",
-    "digit_in_image",
-)
 TASK_TYPES = ("regression", "classification")
 
 
-def check_task_types(answers: Mapping[str, str]) -> None:
-    """Question 1: every scenario is labelled with one of the two task types."""
+# ----------------------------------------------------------------------------- question 1
+def reference_task_type(labels, max_classes: int = 10) -> str:
+    """The rule of thumb of question 1: categories, or numbers on a continuous scale."""
+    values = np.asarray(labels)
+    categories = values.dtype.kind not in "iuf"  # words, booleans, a mixture
+    if not categories:
+        categories = not np.any(np.mod(values, 1) != 0) and np.unique(values).size <= max_classes
+    return TASK_TYPES[1] if categories else TASK_TYPES[0]
+
+
+#: (labels, max_classes, what a wrong answer on them shows)
+TASK_CASES = (
+    (["spam", "not spam", "spam", "spam"], 10, "these labels are words"),
+    (np.array([True, False, False, True]), 10, "these labels are booleans (yes/no)"),
+    ([201350.5, 180000.0, 99500.25, 310000.0], 10, "these labels have a fractional part"),
+    (np.array([7, 2, 0, 9, 4, 4, 1]), 10, "these labels are a few whole numbers"),
+    ([4.0, 6.0, 5.0, 6.0, 5.0], 10, "these labels are whole numbers stored as floats: their values matter, "
+     "not their dtype"),
+    (list(range(120, 3000, 50)), 10, "these labels are whole numbers, but many different ones"),
+    (np.arange(10), 10, "exactly `max_classes` distinct values is still a few"),
+    (np.arange(12), 12, "these labels are whole numbers; count the distinct values against `max_classes`, "
+     "not against 10"),
+    ([-3, -1, 0, 2], 10, "negative whole numbers are whole numbers too"),
+)
+
+
+def check_task_type(fn: Callable, cases=TASK_CASES) -> None:
+    """Question 1: ``task_type(labels, max_classes)`` applies the rule of thumb to any label column."""
     __tracebackhide__ = True
-    check_type(answers, Mapping, "`task_types`")
-    missing = [s for s in TASK_SCENARIOS if s not in answers]
-    if missing:
-        fail(f"`task_types` has no entry for {missing}; label every scenario.")
-    for scenario in TASK_SCENARIOS:
-        value = answers[scenario]
-        if value is None:
-            fail(f"task_types[{scenario!r}] is still None: replace it with your answer.")
-        if value not in TASK_TYPES:
-            fail(
-                f"task_types[{scenario!r}] is {value!r}; it must be the string "
-                "'regression' or 'classification' (lower case)."
-            )
+    for labels, max_classes, why in cases:
+        got = check_implemented(fn, "`task_type`", labels, max_classes)
+        if got is None:
+            fail("`task_type` returned None: did you forget `return`?")
+        if got not in TASK_TYPES:
+            fail(f"`task_type` returned {got!r}; it must return the string 'regression' or "
+                 "'classification' (lower case).")
+        if got != reference_task_type(labels, max_classes):
+            shown = list(labels) if len(labels) <= 8 else f"[{labels[0]}, {labels[1]}, ..., {labels[-1]}]"
+            fail(f"task_type({shown}, max_classes={max_classes}) returned {got!r}, which is not right: "
+                 f"{why}.")
 
 
-def _toy_frame(n: int) -> pd.DataFrame:
-    return pd.DataFrame({"x": np.arange(n, dtype=float), "y": np.arange(n) % 3})
+# ----------------------------------------------------------------------------- question 2
+def example_keys(df: pd.DataFrame) -> list[tuple]:
+    """One hashable key per row: rows with the same key are copies of one example."""
+    return [tuple(row) for row in df.itertuples(index=False, name=None)]
 
 
-def expected_split_sizes(n: int) -> tuple[int, int, int]:
-    """Sizes of a 70/15/15 split of ``n`` rows: validation and test rounded down, train the rest."""
-    n_val = int(n * 0.15)
-    n_test = int(n * 0.15)
-    return n - n_val - n_test, n_val, n_test
+def frame_with_copies(n_distinct: int = 80, n_copied: int = 25, seed: int = 5, first_index: int = 100,
+                      n_columns: int = 3) -> pd.DataFrame:
+    """A shuffled DataFrame of ``n_distinct`` examples, ``n_copied`` of them present 2 to 4 times."""
+    rng = np.random.default_rng(seed)
+    base = pd.DataFrame({f"f{j}": np.round(rng.normal(size=n_distinct), 3) for j in range(n_columns - 1)})
+    base["quality"] = rng.integers(3, 9, size=n_distinct)
+    base.iloc[:, 0] = np.arange(n_distinct) * 0.5  # every example distinct
+    repeats = np.ones(n_distinct, dtype=int)
+    repeats[rng.choice(n_distinct, size=n_copied, replace=False)] += rng.integers(1, 4, size=n_copied)
+    frame = base.loc[np.repeat(np.arange(n_distinct), repeats)]
+    frame = frame.iloc[rng.permutation(len(frame))]
+    return frame.set_axis(pd.RangeIndex(first_index, first_index + len(frame)), axis=0)
 
 
-def check_split(split_fn: Callable, n: int = 200, seed: int = 0) -> None:
-    """Question 2: a reproducible, shuffled, disjoint and complete 70/15/15 split of a DataFrame."""
+def _same_values(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Equal values row by row (dtypes aside: a frame rebuilt elsewhere may store its numbers differently)."""
+    try:
+        return bool(np.array_equal(a.to_numpy(dtype=float), b.to_numpy(dtype=float), equal_nan=True))
+    except (TypeError, ValueError):
+        return bool((a.astype(object).to_numpy() == b.astype(object).to_numpy()).all())
+
+
+def _distinct_in_order(keys: list[tuple]) -> list[tuple]:
+    return list(dict.fromkeys(keys))
+
+
+def check_split(split_fn: Callable, df: pd.DataFrame | None = None, seed: int = 0,
+                val_fraction: float = 0.2) -> None:
+    """Question 2: a seeded train/validation split that keeps every copy of an example on one side."""
     __tracebackhide__ = True
-    df = _toy_frame(n)
-    parts = check_implemented(split_fn, "`split_data`", df, seed)
-    if not isinstance(parts, tuple) or len(parts) != 3:
-        fail("`split_data` should return a tuple of three DataFrames: (train, val, test).")
-    for name, part in zip(("train", "val", "test"), parts):
+    if df is None:
+        df = frame_with_copies()
+    n = len(df)
+    parts = check_implemented(split_fn, "`split_data`", df.copy(), seed, val_fraction)
+    if isinstance(parts, tuple) and len(parts) == 3:
+        fail("`split_data` returned three parts; this question asks for two, (train, val).")
+    if not isinstance(parts, tuple) or len(parts) != 2:
+        fail("`split_data` should return a tuple of two DataFrames: (train, val).")
+    for name, part in zip(("train", "val"), parts):
         check_type(part, pd.DataFrame, f"The {name} part")
-    sizes = tuple(len(p) for p in parts)
-    if sizes != expected_split_sizes(n):
-        fail(
-            f"For {n} rows your parts have sizes {sizes}. Use 15% (rounded down) for validation "
-            "and for test, and put every remaining row in train."
-        )
-    if list(parts[0].columns) != list(df.columns):
-        fail("Keep every column: the parts should have the same columns as the input DataFrame.")
-    index = np.concatenate([p.index.to_numpy() for p in parts])
-    if len(set(index)) != n:
-        fail("Some rows appear in more than one part: the three parts must not overlap.")
-    if set(index) != set(df.index):
-        fail("The parts together should contain every row of the input exactly once.")
-    if np.array_equal(parts[0].index.to_numpy(), df.index[: sizes[0]].to_numpy()):
-        fail("Your train part is the first rows in their original order: shuffle before splitting.")
-    again = split_fn(df, seed)
-    if any(not a.index.equals(b.index) for a, b in zip(parts, again)):
+    train, val = parts
+    if list(train.columns) != list(df.columns) or list(val.columns) != list(df.columns):
+        fail("Keep every column: both parts should have the columns of the input DataFrame.")
+    index = np.concatenate([train.index.to_numpy(), val.index.to_numpy()])
+    if not set(index) <= set(df.index):
+        fail("The parts have index labels that the input does not have: keep the original index.")
+    if len(index) != len(set(index)):
+        fail("Some rows appear twice (in both parts or twice in one): each row belongs to one part only.")
+    if len(index) != n:
+        fail(f"The two parts together have {len(index)} rows, the input {n}: every row belongs to a part.")
+    for name, part in zip(("train", "val"), parts):
+        if not _same_values(part, df.loc[part.index]):
+            fail(f"The {name} part's rows do not match the input's rows with the same index labels.")
+    train_keys, val_keys = set(example_keys(train)), set(example_keys(val))
+    leaked = [k for k in example_keys(val) if k in train_keys]
+    if leaked:
+        fail(f"{len(leaked)} validation rows have an identical copy in train: the model would be scored "
+             "on examples it was fitted to. Copies of one example must all go to the same part.")
+    distinct = _distinct_in_order(example_keys(df))
+    want = math.floor(val_fraction * len(distinct))
+    if len(val_keys) != want:
+        if len(val) == math.floor(val_fraction * n):
+            fail(f"Your validation part has a fraction {val_fraction} of the *rows*; the question asks for that "
+                 "fraction of the *distinct examples* (with all their copies).")
+        fail(f"Your validation part holds {len(val_keys)} distinct examples of the {len(distinct)} in the input; "
+             f"that is not a fraction {val_fraction} of them, rounded down.")
+    if val_keys in (set(distinct[:want]), set(distinct[len(distinct) - want:])):
+        fail("Your validation examples are the first (or last) ones of the input: shuffle before splitting.")
+    again = split_fn(df.copy(), seed, val_fraction)
+    if not (again[1].index.sort_values().equals(val.index.sort_values())):
         fail("Two calls with the same seed gave different splits: use the seed for the shuffle.")
-    other = split_fn(df, seed + 1)
-    if other[0].index.equals(parts[0].index):
+    other = split_fn(df.copy(), seed + 1, val_fraction)
+    if other[1].index.sort_values().equals(val.index.sort_values()):
         fail("A different seed gave the same split: the seed should change the shuffle.")
 
 
+# ----------------------------------------------------------------------------- question 3
 def check_mse(mse_fn: Callable, y_true=None, y_pred=None) -> None:
     """Question 3: mean squared error of two 1-D arrays."""
     __tracebackhide__ = True
@@ -94,15 +153,17 @@ def check_mse(mse_fn: Callable, y_true=None, y_pred=None) -> None:
     y_pred = np.asarray(y_pred, dtype=float)
     value = call_for_number(mse_fn, "`mse`", y_true, y_pred)
     errors = y_pred - y_true
-    if np.isclose(value, np.mean(np.abs(errors))) and not np.isclose(value, np.mean(errors**2)):
-        fail("`mse` returned the mean *absolute* error; square the errors instead.")
+    want = float(np.mean(errors**2))
+    if np.isclose(value, np.mean(np.abs(errors))) and not np.isclose(value, want):
+        fail("`mse` returned the mean *absolute* error; this loss squares the errors.")
     if np.isclose(value, np.sum(errors**2)) and len(errors) > 1:
-        fail("`mse` returned the *sum* of squared errors; take the mean instead.")
-    if np.isclose(value, np.sqrt(np.mean(errors**2))) and not np.isclose(value, np.mean(errors**2)):
-        fail("`mse` returned the root of the mean squared error; do not take the square root.")
-    check_close(value, np.mean(errors**2), "`mse(y_true, y_pred)`", hint="Average the squared errors.")
+        fail("`mse` returned the *sum* of the squared errors, not their mean.")
+    if np.isclose(value, np.sqrt(want)) and not np.isclose(value, want):
+        fail("`mse` returned the root of the mean squared error (the RMSE), not the MSE.")
+    check_close(value, want, "`mse(y_true, y_pred)`")
 
 
+# ----------------------------------------------------------------------------- question 4
 def reference_gradients(a: float, b: float, x, y) -> tuple[float, float]:
     """Gradient of the MSE of the line y = a x + b with respect to (a, b)."""
     x = np.asarray(x, dtype=float)
@@ -123,46 +184,149 @@ def check_gradient_step(step_fn: Callable, a=0.5, b=-1.0, x=None, y=None, lr=0.1
     new_a, new_b = (float(check_finite(v, "each returned value")) for v in result)
     grad_a, grad_b = reference_gradients(a, b, x, y)
     if np.isclose(new_a, a + lr * grad_a) and np.isclose(new_b, b + lr * grad_b):
-        fail("You stepped *up* the gradient: subtract lr times the gradient to go downhill.")
+        fail("You stepped *up* the gradient, so the loss grows: gradient descent goes downhill.")
     if np.isclose(new_a, a - lr * grad_a / 2) and np.isclose(new_b, b - lr * grad_b / 2):
-        fail("Your step is half as long as it should be: the derivative of (error)^2 is 2 * error.")
-    check_close(
-        new_a, a - lr * grad_a, "The new slope `a`",
-        hint="dL/da is the mean of 2 * (a*x + b - y) * x.",
-    )
-    check_close(new_b, b - lr * grad_b, "The new intercept `b`", hint="dL/db is the mean of 2 * (a*x + b - y).")
+        fail("Your step is half as long as it should be: check the derivative of the squared error.")
+    if np.isclose(new_a, a - lr * grad_a * len(x)) and np.isclose(new_b, b - lr * grad_b * len(x)):
+        fail("Your step is n times too long: the loss is a mean over the examples, not a sum.")
+    if np.isclose(new_a, -lr * grad_a) and np.isclose(new_b, -lr * grad_b):
+        fail("You returned the step only: the new parameters are the old ones plus the step.")
+    check_close(new_a, a - lr * grad_a, "The new slope `a`",
+                hint="Check dL/da: which factor does the slope's derivative have that the intercept's has not?")
+    check_close(new_b, b - lr * grad_b, "The new intercept `b`")
 
 
-def check_fit(a: float, b: float, losses, x, y, threshold: float) -> None:
-    """Question 5: gradient descent ran until the training MSE fell below ``threshold``."""
+# ----------------------------------------------------------------------------- question 5
+def line_data() -> tuple[np.ndarray, np.ndarray]:
+    """Question 5's data, ``(x_line, y_line)``, made as the notebook's locked cell makes them."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 4, size=50)
+    return x, 3 * x + 2 + rng.normal(0, 0.2, size=50)
+
+
+def descent_curves(x, y, rates, num_steps: int = 30) -> dict:
+    """Question 6's sweep: ``{rate: [loss after each step]}`` of full-batch gradient descent from (0, 0)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    sweep = {}
+    with np.errstate(over="ignore", invalid="ignore"):
+        for rate in rates:
+            a = b = 0.0
+            sweep[rate] = []
+            for _ in range(num_steps):
+                grad_a, grad_b = reference_gradients(a, b, x, y)
+                a, b = a - rate * grad_a, b - rate * grad_b
+                sweep[rate].append(float(np.mean((a * x + b - y) ** 2)))
+    return sweep
+
+
+def replay_losses(step_fn: Callable, x, y, lr: float, num_steps: int):
+    """Run ``step_fn`` from (0, 0) for ``num_steps`` steps; the MSE after each step and the final line."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    a, b, curve = 0.0, 0.0, []
+    for _ in range(num_steps):
+        a, b = (float(v) for v in step_fn(a, b, x, y, lr))
+        curve.append(float(np.mean((a * x + b - y) ** 2)))
+    return curve, a, b
+
+
+def check_fit(step_fn: Callable, lr, a, b, losses, x, y, threshold: float, max_steps: int = 300) -> None:
+    """Question 5: gradient descent from (0, 0) at rate ``lr`` brought the training MSE below ``threshold``.
+
+    The loss curve is replayed with the student's own ``gradient_step``: made-up losses, or a line
+    fitted another way, do not pass.
+    """
     __tracebackhide__ = True
-    losses = check_finite(losses, "`losses`")
+    if lr is None:
+        fail("`lr` is still None: set it to the learning rate you used.")
+    lr = float(check_finite(lr, "`lr`"))
+    if lr <= 0:
+        fail(f"`lr` is {lr}; a learning rate is a positive number.")
+    losses = np.asarray(losses, dtype=float)
     if losses.ndim != 1 or losses.size < 2:
         fail("`losses` should be a list with the loss after every step (at least two steps).")
+    if losses.size > max_steps:
+        fail(f"You took {losses.size} steps; the budget is at most {max_steps}.")
+    if not np.all(np.isfinite(losses)):
+        fail("`losses` contains NaN or infinity: your run diverged. Look at how the loss changes "
+             "from step to step.")
     a = float(check_finite(a, "`a_fit`"))
     b = float(check_finite(b, "`b_fit`"))
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     final = float(np.mean((a * x + b - y) ** 2))
     if final >= threshold:
-        fail(
-            f"The fitted line has a training MSE of {final:.4g}; keep stepping until it is below "
-            f"{threshold}. A larger number of steps or a better learning rate helps."
-        )
-    if losses[-1] > losses[0]:
-        fail("Your loss went up from the first step to the last: the learning rate is too large.")
+        if losses[-1] > losses[0]:
+            fail(f"The fitted line has a training MSE of {final:.4g}, and your loss grew from the first step "
+                 "to the last: the run diverged.")
+        fail(f"The fitted line has a training MSE of {final:.4g}; the target is below {threshold}. "
+             "Your run has not converged yet.")
+    curve, a_end, b_end = replay_losses(step_fn, x, y, lr, losses.size)
+    bad = np.flatnonzero(~np.isclose(losses, curve, rtol=1e-6, atol=1e-9))
+    if bad.size:
+        fail(f"losses[{bad[0]}] is not the training MSE after step {bad[0] + 1} of your `gradient_step` "
+             f"from a = 0, b = 0 at lr = {lr}: record the loss of the line after every step of that run.")
+    if not (np.isclose(a, a_end, rtol=1e-6, atol=1e-9) and np.isclose(b, b_end, rtol=1e-6, atol=1e-9)):
+        fail(f"`a_fit` and `b_fit` are not where {losses.size} steps of your `gradient_step` from "
+             f"a = 0, b = 0 at lr = {lr} end.")
 
 
-def check_diverging_lr(choice: float, options) -> None:
-    """Question 6: the answer is one of the learning rates that were plotted."""
+# ----------------------------------------------------------------------------- question 6
+def reference_diverging_lr(curves: Mapping) -> float | None:
+    """The smallest learning rate whose loss curve ends above its start or overflows; None if none does."""
+    blown = []
+    for rate, curve in curves.items():
+        values = np.asarray(curve, dtype=float)
+        if not np.all(np.isfinite(values)) or values[-1] > values[0]:
+            blown.append(float(rate))
+    return min(blown) if blown else None
+
+
+NAN = float("nan")
+INF = float("inf")
+
+#: (curves, what a wrong answer on them shows)
+DIVERGENCE_CASES = (
+    ({0.01: [9.0, 8.6, 8.2, 7.9, 7.6], 0.3: [9.0, 4.0, 1.8, 0.9, 0.5], 0.9: [9.0, 15.0, 41.0, 120.0, 370.0]},
+     "one run's loss grows step after step"),
+    ({0.7: [6.0, 40.0, 900.0, 2e4, 5e5], 0.05: [6.0, 5.1, 4.4, 3.8, 3.3], 0.4: [6.0, 11.0, 25.0, 60.0, 140.0],
+      0.2: [6.0, 2.5, 1.1, 0.5, 0.2]}, "two runs diverge here"),
+    ({0.5: [3.0, 2e150, 5e300, INF, NAN], 0.1: [3.0, 1.9, 1.2, 0.8, 0.5]},
+     "one run's loss overflowed to inf and NaN"),
+    ({0.02: [2.0, 1.9, 1.8, 1.7, 1.6], 0.08: [2.0, 3.1, 1.7, 0.6, 0.2], 0.04: [2.0, 1.5, 1.2, 0.9, 0.7]},
+     "a loss that rises for a step and then falls below where it started has not diverged"),
+    ({0.1: [1.0, 0.5, 0.3, 0.2, 0.1], 0.01: [1.0, 0.9, 0.8, 0.75, 0.7]},
+     "no run diverges in this example"),
+    ({0.6: [5.0, 4.0, 6.0, 6.0, 9.0], 0.15: [5.0, 3.0, 2.0, 1.5, 1.2]},
+     "a loss that ends above where it started has diverged, even if it dips or stalls on the way"),
+)
+
+
+def check_diverging_lr(fn: Callable, cases=DIVERGENCE_CASES) -> None:
+    """Question 6: ``diverging_lr(curves)`` finds the smallest diverging learning rate of any sweep."""
     __tracebackhide__ = True
-    if choice is None:
-        fail(f"`diverging_lr` is still None: set it to one of the plotted learning rates {list(options)}.")
-    value = float(check_finite(choice, "`diverging_lr`"))
-    if not any(np.isclose(value, o) for o in options):
-        fail(f"`diverging_lr` is {value}; choose one of the plotted learning rates {list(options)}.")
+    if not callable(fn):
+        fail(f"`diverging_lr` should be a function of the curves, but it is a {type(fn).__name__}: "
+             "it must give the answer for any sweep, not only the one plotted.")
+    for curves, why in cases:
+        got = check_implemented(fn, "`diverging_lr`", {k: list(v) for k, v in curves.items()})
+        want = reference_diverging_lr(curves)
+        shown = ", ".join(f"{k}: [{', '.join(f'{v:g}' for v in c)}]" for k, c in curves.items())
+        if want is None:
+            if got is not None:
+                fail(f"For the curves {{{shown}}} `diverging_lr` returned {got!r}, but {why}: return None then.")
+            continue
+        if got is None:
+            fail(f"`diverging_lr` returned None for the curves {{{shown}}}: {why}.")
+        value = float(check_finite(got, "What `diverging_lr` returned"))
+        if not any(np.isclose(value, float(k)) for k in curves):
+            fail(f"`diverging_lr` returned {value}, which is not one of the learning rates of the sweep.")
+        if not np.isclose(value, want):
+            fail(f"For the curves {{{shown}}} `diverging_lr` returned {value}, which is not right: {why}.")
 
 
+# ----------------------------------------------------------------------------- question 7
 def check_threshold(classify_fn: Callable, probabilities=None, threshold: float = 0.5) -> None:
     """Question 7: probabilities at or above the threshold become class 1, the rest class 0."""
     __tracebackhide__ = True
@@ -174,12 +338,13 @@ def check_threshold(classify_fn: Callable, probabilities=None, threshold: float 
     if got.shape != probabilities.shape:
         fail(f"`predict_class` returned shape {got.shape}; return one class per probability.")
     if not np.issubdtype(got.dtype, np.integer):
-        fail(f"`predict_class` returned {got.dtype} values; return integers 0 and 1 (use .astype(int)).")
+        fail(f"`predict_class` returned {got.dtype} values; return the integers 0 and 1.")
     expected = (probabilities >= threshold).astype(int)
     if np.array_equal(got, 1 - expected):
-        fail("Your classes are swapped: probabilities at or above the threshold are class 1.")
+        fail("Your classes are swapped: a high probability of class 1 should give class 1.")
     at = probabilities == threshold
     if at.any() and np.array_equal(got[~at], expected[~at]) and not np.array_equal(got[at], expected[at]):
-        fail("A probability exactly equal to the threshold should be class 1 (use >=).")
+        fail("A probability exactly equal to the threshold is classified wrongly.")
     if not np.array_equal(got, expected):
-        fail(f"`predict_class` gave {got.tolist()} for probabilities {probabilities.tolist()}.")
+        fail(f"`predict_class` gave {got.tolist()} for probabilities {probabilities.tolist()} and threshold "
+             f"{threshold}, which is not right.")

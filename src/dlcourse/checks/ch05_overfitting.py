@@ -51,7 +51,7 @@ def held_out_wines():
 
 # ----------------------------------------------------------------------------- question 1
 def make_runs(seed: int = 5, num_epochs: int = 60) -> dict:
-    """The three training runs of question 1 as ``{name: {"loss": [...], "val_loss": [...]}}``."""
+    """The three training runs plotted in question 1 as ``{name: {"loss": [...], "val_loss": [...]}}``."""
     rng = np.random.default_rng(seed)
     epoch = np.arange(1, num_epochs + 1)
 
@@ -68,19 +68,75 @@ def make_runs(seed: int = 5, num_epochs: int = 60) -> dict:
     }
 
 
+#: The thresholds of question 1, as fractions of the baseline MSE (the question states them).
+TURNED_UP, GAP, NOT_BELOW_BASELINE, LAST_EPOCHS = 0.10, 0.25, 0.85, 5
+
+
 def reference_diagnosis(run: Mapping, baseline: float) -> str:
     """'overfitting', 'underfitting' or 'good fit' for one run, given the MSE of predicting the mean.
 
-    Overfitting: the validation loss ends clearly above its minimum while the training loss ends
-    far below it. Underfitting: the validation loss never gets clearly below the baseline.
+    Overfitting: averaged over the last epochs, the validation loss ends more than 10 % of the baseline
+    above its minimum, and more than 25 % of the baseline above the training loss. Underfitting,
+    otherwise: the validation loss never gets below 85 % of the baseline.
     """
     loss, val_loss = np.asarray(run["loss"], float), np.asarray(run["val_loss"], float)
-    end = slice(-5, None)
-    if val_loss[end].mean() - val_loss.min() > 0.05 and val_loss[end].mean() - loss[end].mean() > 0.15:
+    val_end, train_end = val_loss[-LAST_EPOCHS:].mean(), loss[-LAST_EPOCHS:].mean()
+    if val_end - val_loss.min() > TURNED_UP * baseline and val_end - train_end > GAP * baseline:
         return "overfitting"
-    if val_loss.min() > 0.85 * baseline:
+    if val_loss.min() > NOT_BELOW_BASELINE * baseline:
         return "underfitting"
     return "good fit"
+
+
+def make_history(kind: str, seed: int = 0, num_epochs: int = 60, baseline: float = 0.6,
+                 noise: float = 0.01) -> dict:
+    """A history ``{"loss": [...], "val_loss": [...]}`` of the given kind, far from the question's thresholds.
+
+    ``kind`` is one of "overfitting", "underfitting", "good fit" or "noisy good fit" (a good fit whose
+    validation loss wobbles by several times ``noise`` from epoch to epoch). Losses scale with
+    ``baseline``; ``noise`` is a fraction of it.
+    """
+    rng = np.random.default_rng(seed)
+    e = np.arange(1, num_epochs + 1) / num_epochs  # training progress, 0 to 1
+    jitter = rng.uniform(0.9, 1.1, size=4)
+    if kind == "overfitting":
+        start = rng.uniform(0.15, 0.35)
+        train = 0.12 * jitter[0] + 1.2 * np.exp(-e * 7 * jitter[1])
+        val = 0.7 * jitter[2] + 0.6 * np.exp(-e * 15) + 0.45 * jitter[3] * np.maximum(e - start, 0) / (1 - start)
+    elif kind == "underfitting":
+        level = rng.uniform(0.93, 1.0)
+        train = level - 0.02 + 0.5 * np.exp(-e * 20 * jitter[0])
+        val = level + 0.5 * np.exp(-e * 20 * jitter[1])
+    elif kind in ("good fit", "noisy good fit"):
+        level = rng.uniform(0.55, 0.7)
+        train = level - 0.06 * jitter[0] + 0.9 * np.exp(-e * 12 * jitter[1])
+        val = level + 0.9 * np.exp(-e * 12 * jitter[1])
+        if kind == "noisy good fit":
+            noise *= 4
+    else:
+        raise ValueError(kind)
+    curves = {"loss": train + rng.normal(0, noise / 2, num_epochs), "val_loss": val + rng.normal(0, noise, num_epochs)}
+    return {name: [round(float(v * baseline), 5) for v in curve] for name, curve in curves.items()}
+
+
+#: The visible check's own runs: (history, baseline, what a wrong label on it shows). Question 1's
+#: plotted runs are among them.
+def _diagnosis_cases() -> list:
+    runs = make_runs()
+    return [
+        (runs["A"], 0.6, "its validation loss turns back up while the training loss keeps falling"),
+        (runs["B"], 0.6, "its two curves agree, but at the level of the baseline"),
+        (runs["C"], 0.6, "its curves level off together, well below the baseline"),
+        (make_history("noisy good fit", seed=4), 0.6,
+         "its validation loss only wobbles around its lowest value, and the two curves end close together: "
+         "one epoch above the minimum is noise, not a trend"),
+        (make_history("overfitting", seed=2, num_epochs=40, baseline=0.1), 0.1,
+         "its curves are on a small scale (baseline 0.1): measure 'clearly' against the baseline"),
+        (make_history("noisy good fit", seed=6, baseline=3.0), 3.0,
+         "its curves are on a large scale (baseline 3.0): measure 'clearly' against the baseline"),
+        (make_history("underfitting", seed=3, num_epochs=100, baseline=1.5), 1.5,
+         "its two curves agree, but at the level of the baseline (1.5 here)"),
+    ]
 
 
 def normalise_label(value: Any) -> Any:
@@ -92,48 +148,22 @@ def normalise_label(value: Any) -> Any:
     return _ALIASES.get(text, text)
 
 
-def _label(value: Any, name: str) -> str:
+def check_diagnose(fn: Callable, cases: list | None = None) -> None:
+    """Question 1: ``diagnose(history, baseline_mse)`` labels any run from its learning curves."""
     __tracebackhide__ = True
-    if not isinstance(value, str):
-        fail(f"The label of run {name} should be a string, one of {list(LABELS)}, not {value!r:.40}.")
-    text = normalise_label(value)
-    if text not in LABELS:
-        fail(f"The label of run {name} is {value!r}; use one of {list(LABELS)}.")
-    return text
-
-
-def check_diagnosis(diagnosis: Any, runs: Mapping, baseline: float) -> None:
-    """Question 1: each run labelled 'underfitting', 'overfitting' or 'good fit'."""
-    __tracebackhide__ = True
-    if diagnosis is None:
-        fail("`diagnosis` is still None: make it a dict with one label per run, e.g. {'A': '...', ...}.")
-    if not isinstance(diagnosis, Mapping):
-        fail(f"`diagnosis` should be a dict from run name to label, not a {type(diagnosis).__name__}.")
-    missing = [name for name in runs if name not in diagnosis]
-    if missing:
-        fail(f"`diagnosis` has no label for run(s) {missing}; label every run in `runs`.")
-    for name, run in runs.items():
-        got = _label(diagnosis[name], name)
-        want = reference_diagnosis(run, baseline)
-        if got == want:
-            continue
-        if want == "overfitting" and got == "good fit":
-            fail(f"Run {name}: look at its validation curve, not only at the training curve. Where is the "
-                 "validation loss lowest, and where does it end?")
-        if want == "overfitting":
-            fail(f"Run {name}: underfitting means a model cannot even fit its training data; compare this "
-                 "run's training loss with its validation loss at the end.")
-        if want == "underfitting" and got == "good fit":
-            fail(f"Run {name}: its two curves agree, but compare their level with the baseline MSE of "
-                 "predicting the mean quality.")
-        if want == "underfitting":
-            fail(f"Run {name}: overfitting shows as a validation loss that rises away from a falling "
-                 "training loss; read how far apart this run's curves end.")
-        if got == "overfitting":
-            fail(f"Run {name}: does its validation loss rise again, and does a large gap open between the "
-                 "curves? Read the validation curve to the end.")
-        fail(f"Run {name}: compare its validation loss with the baseline MSE of predicting the mean.")
-
+    if not callable(fn):
+        fail(f"`diagnose` should be a function of a run's history, but it is a {type(fn).__name__}: it must "
+             "label any run, not only the three plotted.")
+    for history, baseline, why in (_diagnosis_cases() if cases is None else cases):
+        got = check_implemented(fn, "`diagnose`", {k: list(v) for k, v in history.items()}, float(baseline))
+        if got is None:
+            fail("`diagnose` returned None: did you forget `return`?")
+        if not isinstance(got, str) or normalise_label(got) not in LABELS:
+            fail(f"`diagnose` returned {got!r:.40}; it should return one of the strings {list(LABELS)}.")
+        want = reference_diagnosis(history, baseline)
+        if normalise_label(got) != want:
+            n = len(history["val_loss"])
+            fail(f"`diagnose` labels a run of {n} epochs {got!r}, which is not right: {why}.")
 
 # ----------------------------------------------------------------------------- question 2
 def reference_early_stopping(val_loss, patience: int, min_delta: float = 0.0) -> tuple[int, int]:

@@ -17,9 +17,6 @@ import numpy as np
 from ._common import check_finite, check_implemented, fail
 from ._models import activation_name, ordinal
 
-TRANSFORMATIONS = ("horizontal_flip", "vertical_flip", "small_rotation", "half_turn", "small_shift")
-
-
 # ----------------------------------------------------------------------------- references
 def reference_conv2d(image, kernel, stride: int = 1, padding: str = "valid") -> np.ndarray:
     """Cross-correlation of a 2-D image with a 2-D kernel, as Keras's Conv2D computes it.
@@ -428,68 +425,155 @@ def _all_layers(model) -> list:
 
 
 # ----------------------------------------------------------------------------- question 7
-#: The datasets of question 7.
-DATASETS = ("digits", "clothing", "aerial", "road_signs")
+#: The transformations of question 7: each takes one image (a 2-D array) and returns the transformed image.
+def horizontal_flip(image):
+    """Mirror left-right."""
+    return np.asarray(image)[:, ::-1]
 
-#: For the two datasets of the chapter page, the transformations that keep every label.
-LABEL_PRESERVING = {
-    "digits": {"small_rotation", "small_shift"},
-    "clothing": {"horizontal_flip", "small_rotation", "small_shift"},
+
+def vertical_flip(image):
+    """Mirror top-bottom."""
+    return np.asarray(image)[::-1, :]
+
+
+def half_turn(image):
+    """Rotate by 180 degrees."""
+    return np.asarray(image)[::-1, ::-1]
+
+
+def quarter_turn(image):
+    """Rotate by 90 degrees, counter-clockwise."""
+    return np.rot90(np.asarray(image))
+
+
+def small_shift(image):
+    """Move the content one pixel to the right; the new left column is 0."""
+    image = np.asarray(image)
+    out = np.zeros_like(image)
+    out[:, 1:] = image[:, :-1]
+    return out
+
+
+TRANSFORMATIONS = {f.__name__: f for f in (horizontal_flip, vertical_flip, half_turn, quarter_turn, small_shift)}
+
+#: The classes of each family of question 7's small images.
+SHAPE_CLASSES = {
+    "signs": ("ring", "plus", "square", "diamond", "arrow_left", "arrow_right"),
+    "fields": ("rows", "columns", "water"),
+    "glyphs": ("L", "J", "T", "T_down", "ring"),
 }
 
-#: The two new datasets are checked against a digest of the right set, so that the answer is
-#: not written in this file: sha256 of "dataset:" + the sorted names joined by commas.
-_DIGESTS = {
-    "aerial": "a7cd3e2a7e55f2f7404f4e1260707acdac0d35b4aa0875a063e4a39f217567b5",
-    "road_signs": "8bbbe94a2ab6b71836268022c9f55195f1cc122e275a053fd591f92170a408c2",
-}
+
+def _shape(name: str, size: int, dy: int, dx: int, phase: int) -> np.ndarray:
+    c = (size - 1) / 2
+    v, u = np.mgrid[0:size, 0:size].astype(float)
+    v, u = v - c - dy, u - c - dx
+    r = 0.32 * size
+    if name == "ring":
+        mask = np.abs(np.hypot(u, v) - r) < 0.75
+    elif name == "plus":
+        mask = ((np.abs(u) < 0.8) & (np.abs(v) <= r)) | ((np.abs(v) < 0.8) & (np.abs(u) <= r))
+    elif name == "square":
+        mask = (np.maximum(np.abs(u), np.abs(v)) <= r) & (np.maximum(np.abs(u), np.abs(v)) > r - 1.1)
+    elif name == "diamond":
+        mask = np.abs(np.abs(u) + np.abs(v) - r) < 0.75
+    elif name in ("arrow_left", "arrow_right"):
+        s = u if name == "arrow_left" else -u
+        shaft = (np.abs(v) < 0.8) & (np.abs(s) <= r)
+        head = (s >= -r - 0.5) & (s <= -0.3 * r) & (np.abs(v) <= 0.8 * (s + r) + 0.5)
+        mask = shaft | head
+    elif name == "rows":
+        mask = (np.arange(size)[:, None] + phase) % 4 < 2 + 0 * u
+    elif name == "columns":
+        mask = (np.arange(size)[None, :] + phase) % 4 < 2 + 0 * v
+    elif name == "water":
+        mask = np.zeros((size, size), dtype=bool)
+    elif name in ("L", "J"):
+        s = u if name == "L" else -u
+        mask = ((np.abs(s + r) < 0.8) & (np.abs(v) <= r)) | ((np.abs(v - r) < 0.8) & (np.abs(s) <= r))
+    elif name in ("T", "T_down"):
+        w = v if name == "T" else -v
+        mask = ((np.abs(u) < 0.8) & (np.abs(w) <= r)) | ((np.abs(w + r) < 0.8) & (np.abs(u) <= r))
+    else:
+        raise ValueError(name)
+    return mask.astype(float)
 
 
-def _digest(dataset: str, chosen) -> str:
-    import hashlib
+def _blur(image: np.ndarray) -> np.ndarray:
+    kernel = np.array([0.25, 0.5, 0.25])
+    for axis in (0, 1):
+        image = np.apply_along_axis(lambda line: np.convolve(line, kernel, mode="same"), axis, image)
+    return image
 
-    return hashlib.sha256(f"{dataset}:{','.join(sorted(chosen))}".encode()).hexdigest()
+
+#: The positions of question 7's shapes: every move by up to one pixel occurs in every class.
+_OFFSETS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+
+
+def make_shapes(family: str, n_per_class: int = 9, size: int = 12, seed: int = 0, noise: float = 0.05):
+    """Question 7's small images: ``(images, labels)``, shape ``(n, size, size)`` and ``(n,)``.
+
+    Each class of ``SHAPE_CLASSES[family]`` is drawn ``n_per_class`` times, at every position within
+    one pixel of the centre in turn (stripes: at every phase of the pattern), slightly blurred, with a
+    little Gaussian noise; the rows are shuffled.
+    """
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for label, name in enumerate(SHAPE_CLASSES[family]):
+        for i in range(n_per_class):
+            dy, dx = _OFFSETS[i % len(_OFFSETS)]
+            images.append(_blur(_shape(name, size, dy, dx, phase=i % 4)))
+            labels.append(label)
+    images = np.asarray(images) + rng.normal(0, noise, size=(len(images), size, size))
+    order = rng.permutation(len(images))
+    return images[order].astype("float32"), np.asarray(labels)[order]
+
+
+def reference_keeps_label(transform: Callable, images, labels) -> bool:
+    """Whether every transformed image's nearest original image (Euclidean) has the image's own label."""
+    originals = np.asarray(images, dtype=float)
+    flat = originals.reshape(len(originals), -1)
+    labels = np.asarray(labels)
+    for image, label in zip(originals, labels):
+        moved = np.asarray(transform(image), dtype=float).reshape(-1)
+        if labels[np.argmin(((flat - moved) ** 2).sum(axis=1))] != label:
+            return False
+    return True
+
 
 _WHY_NOT = {
-    ("digits", "horizontal_flip"): "a mirrored 2, 3 or 7 is not a digit any more",
-    ("digits", "vertical_flip"): "a digit turned upside down is not the same digit (a 6 becomes a 9-like shape)",
-    ("digits", "half_turn"): "a 6 turned by 180 degrees reads as a 9",
-    ("clothing", "vertical_flip"): "the photographs show clothes upright; upside-down shoes never occur",
-    ("clothing", "half_turn"): "the photographs show clothes upright; upside-down shoes never occur",
+    "horizontal_flip": "a mirrored arrow points the other way",
+    "half_turn": "an arrow turned by 180 degrees points the other way",
+    "quarter_turn": "a quarter turn makes rows of a field look like columns",
 }
 
 
-def check_augmentations(choices: Any, datasets: Sequence[str] = DATASETS) -> None:
-    """Question 7: for each dataset, the set of transformations that keep the label."""
+#: The visible check's datasets: (family, seed, image size).
+KEEPS_LABEL_CASES = (("signs", 0, 16), ("fields", 1, 12))
+
+
+def check_keeps_label(fn: Callable, families: Sequence[tuple[str, int, int]] = KEEPS_LABEL_CASES) -> None:
+    """Question 7: ``keeps_label(transform, images, labels)`` decides from the data whether a transform is safe."""
     __tracebackhide__ = True
-    if choices is None:
-        fail("`keeps_label` is still None: make it a dict from dataset name to a set of transformations.")
-    if not isinstance(choices, dict):
-        fail(f"`keeps_label` should be a dict, not a {type(choices).__name__}.")
-    missing = [d for d in DATASETS if d not in choices]
-    if missing:
-        fail(f"`keeps_label` has no entry for {missing}; give one for each of {list(DATASETS)}.")
-    for dataset in DATASETS:
-        chosen = choices[dataset]
-        if isinstance(chosen, str) or not isinstance(chosen, (set, frozenset, list, tuple)):
-            fail(f"`keeps_label[{dataset!r}]` should be a set of names, for example "
-                 "{'small_shift'}, not a " + type(chosen).__name__ + ".")
-        unknown = sorted(set(chosen) - set(TRANSFORMATIONS))
-        if unknown:
-            fail(f"`keeps_label[{dataset!r}]` contains {unknown}; use the names in TRANSFORMATIONS.")
-    for dataset in datasets:
-        chosen = set(choices[dataset])
-        if dataset not in LABEL_PRESERVING:
-            if _digest(dataset, chosen) != _DIGESTS[dataset]:
-                fail(f"For {dataset!r} your set is not right: either one of your transformations can "
-                     "change a label (or make an image that never occurs in this dataset), or a safe one "
-                     "is missing. Go through the five one at a time.")
-            continue
-        want = LABEL_PRESERVING[dataset]
-        for name in TRANSFORMATIONS:
-            if name in chosen and name not in want:
-                why = _WHY_NOT.get((dataset, name), "it can change what the image shows")
-                fail(f"For {dataset!r} you chose {name!r}, which does not keep every label: {why}.")
-            if name not in chosen and name in want:
-                fail(f"For {dataset!r} you left out {name!r}, which keeps every label of this dataset: "
-                     "the more label-preserving variety, the better.")
+    if not callable(fn):
+        fail(f"`keeps_label` should be a function of a transformation and a dataset, but it is a "
+             f"{type(fn).__name__}: it must decide for any dataset, not only the ones shown.")
+    for family, seed, size in families:
+        images, labels = make_shapes(family, size=size, seed=seed)
+        for name, transform in TRANSFORMATIONS.items():
+            got = check_implemented(fn, "`keeps_label`", transform, images.copy(), labels.copy())
+            if got is None:
+                fail("`keeps_label` returned None: did you forget `return`?")
+            if not isinstance(got, (bool, np.bool_)):
+                fail(f"`keeps_label` returned {got!r:.40}; return True or False.")
+            want = reference_keeps_label(transform, images, labels)
+            if bool(got) == want:
+                continue
+            if want:
+                fail(f"For the {family!r} images, `keeps_label({name}, ...)` returned False, but every "
+                     f"image keeps its label under {name}: check which images you compare the transformed "
+                     "image with, and how you find the nearest one.")
+            fail(f"For the {family!r} images, `keeps_label({name}, ...)` returned True, but some images "
+                 f"change their label under {name} ({_WHY_NOT.get(name, 'look at the classes it changes')}). "
+                 "Every image must keep its label, and the transformed image is compared with the "
+                 "original images.")
