@@ -2,8 +2,10 @@
 
 The class mixes honest and hostile submissions (infinite loop, kernel crash, memory bomb,
 deleted and edited cells, broken files, huge outputs, patched checks, a kernel that swallows
-errors, attempts to read secrets and to reach the network). Every student must get exactly the
-points the answers deserve, and the run must go on past every bad one.
+errors, attempts to read secrets and to reach the network) with the adversarial suite of
+:mod:`grading_attacks` (every attack on the grader we know of). Every student must get exactly
+the points the answers deserve, no attack may score above the honest wrong answer it builds on,
+and the run must go on past every bad one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import os
 import re
 import socket
 import subprocess
@@ -21,6 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import grading_attacks as attacks
 from grading_fixtures import (
     KEY, MAE, ROOT, UNSHUFFLED, WRONG_Q1, delete, insert_after, isolation_caps, make_course, partial, release, replace,
     solution, submit,
@@ -103,11 +107,16 @@ EXPECTED = {
     "wrong_name": (0, "failed", f"missing {KEY}.ipynb (submitted: ch01.ipynb)"),
     "huge_output": (16, "graded", ""),
     "patched": (11, "graded", ""),
-    "swallow": (14, "graded", ""),  # q1 answer never ran; the guard undoes the patch before each test
+    # run_cell replaced by a no-op: no later answer runs in the kernel, so every test fails honestly
+    "swallow": (0, "graded", ""),
+    # do_execute answers "ok" to everything: the grader gets no data, fails every test and flags it
     "swallow_deep": (0, "tampered", "tampered in q1_task_types_test, q2_split_test, q3_mse_test and 4 more"),
     "secrets": (16, "graded", ""),
     "network": (16, "graded", ""),
 }
+
+
+EXPECTED.update(attacks.EXPECTED)
 
 
 def build_class(course: Path, port: int) -> None:
@@ -141,6 +150,7 @@ def build_class(course: Path, port: int) -> None:
     )
     submit(course, "secrets", insert_after(sol, "q7_threshold_test", secrets))
     submit(course, "network", insert_after(sol, "q7_threshold", NETWORK.format(port=port)))
+    attacks.build(course)
 
 
 @pytest.fixture(scope="module")
@@ -150,15 +160,19 @@ def graded_class(tmp_path_factory):
     port = server.getsockname()[1]
     threading.Thread(target=lambda: [server.accept()[0].close() for _ in iter(int, 1)], daemon=True).start()
     build_class(course, port)
+    before = attacks.machine_state()
+    env = dict(os.environ, **attacks.GRADER_SECRETS)
     out = subprocess.run(
         [str(Path(sys.executable).parent / "dlcourse-grade"), KEY, "--workers", "2", "--cell-timeout", "15",
          "--notebook-timeout", "240", "--memory-limit", "1536M", "--no-progress",
          "--report", "report.json", "--export", "grades.csv"],
-        cwd=course, capture_output=True, text=True, timeout=900,
+        cwd=course, capture_output=True, text=True, timeout=1500, env=env,
     )
     server.close()
+    after = attacks.machine_state()
     report = {r["student"]: r for r in json.loads((course / "report.json").read_text())}
-    return {"course": course, "stdout": out.stdout, "stderr": out.stderr, "rc": out.returncode, "report": report}
+    return {"course": course, "stdout": out.stdout, "stderr": out.stderr, "rc": out.returncode, "report": report,
+            "before": before, "after": after}
 
 
 def autograded(course: Path, student: str):
@@ -252,7 +266,7 @@ def _visible_text(path: Path) -> str:
 
 def test_feedback_never_shows_hidden_tests(graded_class):
     from dlcourse.grading import generate_feedback
-    from dlcourse.grading_preprocessors import hidden_test_lines
+    from dlcourse.grading.preprocessors import hidden_test_lines
 
     course = graded_class["course"]
     hidden = [ln for c in solution().cells for ln in hidden_test_lines(c.source)]
@@ -274,7 +288,7 @@ def test_feedback_never_shows_hidden_tests(graded_class):
 
 def test_plain_nbgrader_feedback_is_configured_to_strip_hidden_tests(graded_class):
     """nbgrader_config.py adds StripHiddenTests, so `nbgrader generate_feedback` (formgrader too) is safe."""
-    from dlcourse.grading_preprocessors import hidden_test_lines
+    from dlcourse.grading.preprocessors import hidden_test_lines
 
     course = graded_class["course"]
     out = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_feedback", KEY,
@@ -283,3 +297,89 @@ def test_plain_nbgrader_feedback_is_configured_to_strip_hidden_tests(graded_clas
     text = _visible_text(course / "feedback" / "partial_2" / KEY / f"{KEY}.html")
     assert "wine_quality_score is wrong" in text and "checks.check_mse(mse)" in text
     assert not [ln for c in solution().cells for ln in hidden_test_lines(c.source) if ln in text]
+
+
+# --- the adversarial suite (grading_attacks): no attack beats its honest base, nothing leaks ----------
+
+def _student_outputs(course: Path, student: str) -> str:
+    """Outputs the student's kernel produced (every cell except the graded tests, which the grader wrote)."""
+    path = course / "autograded" / student / KEY / f"{KEY}.ipynb"
+    if not path.is_file():
+        return ""
+    nb = nbformat.read(path, as_version=4)
+    parts = []
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata.get("nbgrader", {}).get("solution"):
+            continue
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", "") + "".join(out.get("traceback", [])) + json.dumps(out.get("data", {})))
+    return "\n".join(parts)
+
+
+def test_no_attack_scores_above_its_honest_base(graded_class):
+    honest = {"blank": 0, "partial_1": 12, "sol": 16, "honest_q3": 14, "honest_q6": 15}
+    report = graded_class["report"]
+    for base, score in honest.items():
+        assert report[base]["score"] == score, report[base]
+    for student, (points, _, _) in attacks.EXPECTED.items():
+        base = attacks.BASE[student]
+        assert report[student]["score"] == points, (student, report[student])
+        assert points <= report[base]["score"], (student, points, base, report[base]["score"])
+
+
+def test_attacks_read_write_and_reach_nothing_outside_the_allowlist(graded_class):
+    require_isolation()
+    course = graded_class["course"]
+    everything = "\n".join(_student_outputs(course, s) for s in EXPECTED)
+    for marker in ("READ-OK", "WRITE-OK", "LEAK-OK", "NET-OK"):  # printed at the start of a line when it worked
+        assert not [ln for ln in everything.splitlines() if ln.startswith(marker)], marker
+    for secret in attacks.GRADER_SECRETS.values():
+        assert secret not in everything
+    writes = [ln for ln in _student_outputs(course, "write_outside").splitlines() if ln.startswith("WRITE-FAIL")]
+    reads = [ln for ln in _student_outputs(course, "outside_checkout").splitlines() if ln.startswith("READ-FAIL")]
+    assert len(writes) == 8 and len(reads) >= 15, (writes, reads)
+    env_keys = next(ln for ln in _student_outputs(course, "env_secrets").splitlines() if ln.startswith("ENV-KEYS"))
+    assert "DLCOURSE_GRADER_TOKEN" not in env_keys and "AWS_SECRET_ACCESS_KEY" not in env_keys
+    assert "HOSTNAME sandbox" in _student_outputs(course, "hostname")
+    assert "FILES" in _student_outputs(course, "symlink_extras")
+    outside = attacks.outside_dir(course)
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt", "solutions"]
+    assert not list(course.rglob("pwned")) and not Path(ROOT, "pwned").exists()
+    assert graded_class["after"]["outside"] == graded_class["before"]["outside"]
+
+
+def test_attacks_leave_nothing_running_or_allocated(graded_class):
+    require_isolation()
+    assert "STARTED 50" in _student_outputs(graded_class["course"], "fork_sleepers")
+    assert "SHM-CREATED" in _student_outputs(graded_class["course"], "sysv_shm")
+    assert graded_class["after"]["procs"] == [] and graded_class["after"]["shm"] is False
+    out = subprocess.run(["pgrep", "-u", "nobody", "-f", "ipykernel_launcher"], capture_output=True, text=True)
+    assert str(graded_class["course"]) not in out.stdout
+
+
+def test_no_hidden_test_line_is_recoverable_from_what_students_see(graded_class):
+    from dlcourse.grading import generate_feedback
+    from dlcourse.grading.preprocessors import hidden_test_lines
+
+    course = graded_class["course"]
+    hidden = [ln for c in solution().cells for ln in hidden_test_lines(c.source)]
+    assert len(hidden) == 19
+    # whatever any kernel printed, in plain form, reversed, base64 or split over lines
+    for student in EXPECTED:
+        assert attacks.recoverable(hidden, _student_outputs(course, student)) == [], student
+    # and the feedback pages of the attacks that tried hardest
+    for student in attacks.LEAKERS:
+        assert generate_feedback(course, KEY, student=student)
+        page = (course / "feedback" / student / KEY / f"{KEY}.html").read_text()
+        assert attacks.recoverable(hidden, html.unescape(re.sub(r"<[^>]+>", "", page))) == [], student
+
+
+def test_the_detector_finds_hidden_lines_in_every_encoding():
+    """The leak search itself can fail: it finds a line written plainly, reversed, in base64 or split."""
+    import base64
+
+    line = 'assert task_types["wine_quality_score"] == "regression", "wine_quality_score is wrong"'
+    for text in (line, line[::-1], base64.b64encode(line.encode()).decode(),
+                 "\n".join(line[i:i + 7] for i in range(0, len(line), 7))):
+        assert attacks.recoverable([line], "noise " + text + " noise") == [line]
+    assert attacks.recoverable([line], "nothing to see") == []

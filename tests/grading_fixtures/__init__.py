@@ -85,7 +85,7 @@ def partial():
 
 def isolation_caps():
     """What the sandbox can use here; skip where namespaces are not permitted (in CI as root they must be)."""
-    from dlcourse.grading_sandbox import probe
+    from dlcourse.grading.sandbox import probe
 
     caps = probe()
     if not (caps.net and caps.mount and caps.pid):
