@@ -1,9 +1,15 @@
 """The adversarial suite: submissions of chapter 1 that attack the grader, with the honest scores they must not beat.
 
 Each attack is a cell (or a file) added to a base notebook: the blank release (honest score 0),
-the partial answer of :func:`grading_fixtures.partial` (12), the solution (16) or an honest
-wrong answer (``honest_q3`` 14, ``honest_q6`` 15). ``EXPECTED`` gives each attack's exact score,
-which is the honest score of its base: an attack may cost points, never gain them. Attack
+the partial answer of :func:`grading_fixtures.partial`, the solution or an honest wrong answer
+(``honest_q3``, ``honest_q6``). ``EXPECTED`` gives each attack's exact score, which is the honest
+score of its base: an attack may cost points, never gain them. Every score is derived from the
+release's per-cell points (nbgrader metadata), so a revision of chapter 1 that keeps the grade ids
+listed in :mod:`grading_fixtures` keeps this suite valid. An answer made wrong for an attack is
+wrong while its test runs and put back right after it (:func:`grading_fixtures.wrong_for_its_test`),
+so that it costs exactly its own test's points. Attacks that shadow names the student's own code
+may use (``abs``, ``sorted``, ``np``, ``checks``, ``keras``) are added to the blank release, whose
+score (0) no later answer can change. Attack
 code prints ``LEAK-OK``/``READ-OK``/``WRITE-OK`` when it gets something it must not, so the
 suite can assert that no such line appears anywhere.
 
@@ -23,7 +29,10 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from grading_fixtures import KEY, ROOT, insert_after, partial, release, replace, solution, submit
+from grading_fixtures import (
+    KEY, ROOT, WRONG_MSE, full_marks, insert_after, partial, partial_score, placeholder, release, solution,
+    submit, without, wrong_for_its_test,
+)
 
 RUN = uuid.uuid4().hex[:10]
 #: Secrets in the grader's environment that no kernel may see.
@@ -31,8 +40,6 @@ GRADER_SECRETS = {"DLCOURSE_GRADER_TOKEN": f"tok-{RUN}-secret", "AWS_SECRET_ACCE
 MARKER = f"dlcourse-attack-{RUN}"  # in the argv of every process an attack starts
 SHM_KEY = 0x5EC000 + int(RUN[:4], 16) % 4096
 
-HONEST_Q3 = "def mse(y_true, y_pred):\n    return 0.0\n"
-HONEST_Q6 = "diverging_lr = 0.5\n"
 
 INPUT_TRANSFORMER = """
 _ip = get_ipython()
@@ -79,7 +86,7 @@ class _AlwaysEqual(float):
     def __ne__(self, other):
         return False
     __hash__ = float.__hash__
-diverging_lr = _AlwaysEqual(0.5)
+diverging_lr = _AlwaysEqual(-1.0)  # no learning rate is negative
 """
 
 PROXY_NUMPY = """
@@ -279,53 +286,56 @@ DEEP_ANSWER = """
 _deep = []
 for _ in range(200):
     _deep = [_deep]
-task_types = {"wine_quality_score": _deep}
+diverging_lr = _deep
 """
 
-#: student -> (autograded points of 16, status, words the reason must contain)
+FULL, PARTIAL = full_marks(), partial_score()
+Q3, Q6 = "q3_mse_test", "q6_diverging_lr_test"
+
+#: student -> (autograded points, derived from the release's points; status; words the reason must contain)
 EXPECTED = {
     # controls beyond the class's own sol / blank / partial_1..3
-    "sol_2": (16, "graded", ""),
-    "sol_3": (16, "graded", ""),
-    "honest_q3": (14, "graded", ""),
-    "honest_q6": (15, "graded", ""),
+    "sol_2": (FULL, "graded", ""),
+    "sol_3": (FULL, "graded", ""),
+    "honest_q3": (without(Q3), "graded", ""),
+    "honest_q6": (without(Q6), "graded", ""),
     # attacks of the issue
     "input_transformer": (0, "graded", ""),
     "session_send": (0, "graded", ""),
-    "patch_allclose": (12, "graded", ""),
-    "float_eq": (15, "graded", ""),
-    "proxy_numpy": (12, "graded", ""),
-    "proxy_keras": (12, "graded", ""),
-    "builtins_dict": (12, "graded", ""),
-    "meta_path": (12, "graded", ""),
+    "patch_allclose": (PARTIAL, "graded", ""),
+    "float_eq": (without(Q6), "graded", ""),
+    "proxy_numpy": (PARTIAL, "graded", ""),
+    "proxy_keras": (0, "graded", ""),
+    "builtins_dict": (0, "graded", ""),
+    "meta_path": (0, "graded", ""),
     "symlink_solution": (0, "failed", f"rejected {KEY}.ipynb: a symbolic link"),
-    "symlink_extras": (16, "graded", "rejected gradebook.db: a symbolic link"),
-    "outside_checkout": (16, "graded", ""),
-    "env_secrets": (16, "graded", ""),
-    "sysv_shm": (16, "graded", ""),
-    "sysv_reader": (16, "graded", ""),
-    "huge_outputs": (16, "graded", "output_capped"),
-    "leak_transformer": (12, "graded", ""),
-    "leak_wrapped_function": (16, "graded", ""),
+    "symlink_extras": (FULL, "graded", "rejected gradebook.db: a symbolic link"),
+    "outside_checkout": (FULL, "graded", ""),
+    "env_secrets": (FULL, "graded", ""),
+    "sysv_shm": (FULL, "graded", ""),
+    "sysv_reader": (FULL, "graded", ""),
+    "huge_outputs": (FULL, "graded", "output_capped"),
+    "leak_transformer": (PARTIAL, "graded", ""),
+    "leak_wrapped_function": (FULL, "graded", ""),
     # our own
-    # fake `np` and `checks` in the kernel break the student's own later answers, never the tests
-    "shadow_setup_names": (1, "graded", ""),
+    # fake `np` and `checks` in the kernel: the tests use the grader's own set-up names
+    "shadow_setup_names": (0, "graded", ""),
     "fake_agent_pickle": (0, "tampered", "tampered in"),
     "fake_agent_keras_code": (0, "tampered", "tampered in"),
     "fake_agent_deep": (0, "tampered", "tampered in"),
     "fake_agent_lambda_layer": (0, "tampered", "tampered in"),
-    "fork_sleepers": (16, "graded", ""),
-    "kill_launcher": (16, "graded", ""),  # the kernel is PID 1 of its namespace: whatever it kills, it costs nothing
-    "kill_all": (16, "graded", ""),
-    "write_outside": (16, "graded", ""),
-    # mse never returns: q3 and q5 (whose answer uses mse) time out, like an honest mse that loops
-    "slow_function": (11, "graded", "timeout in q3_mse_test"),
-    # mse returns an object that claims to equal anything: q3 fails, and so does q5, whose answer uses it
-    "return_proxy": (11, "graded", ""),
-    "hostname": (16, "graded", ""),
-    "deep_answer": (14, "graded", ""),
+    "fork_sleepers": (FULL, "graded", ""),
+    "kill_launcher": (FULL, "graded", ""),  # the kernel is PID 1 of its namespace: whatever it kills, it costs nothing
+    "kill_all": (FULL, "graded", ""),
+    "write_outside": (FULL, "graded", ""),
+    # mse never returns: q3's test times out, like an honest mse that loops
+    "slow_function": (without(Q3), "graded", "timeout in q3_mse_test"),
+    # mse returns an object that claims to equal anything: q3 fails
+    "return_proxy": (without(Q3), "graded", ""),
+    "hostname": (FULL, "graded", ""),
+    "deep_answer": (without(Q6), "graded", ""),
     "hard_link_solution": (0, "failed", "a hard link shared with another file"),
-    "fifo_extra": (16, "graded", "rejected notes.txt: a named pipe (FIFO)"),
+    "fifo_extra": (FULL, "graded", "rejected notes.txt: a named pipe (FIFO)"),
     "too_many_files": (0, "failed", "more than 200 files in the submission"),
     "linked_folder": (0, "failed", "the submission folder is a symbolic link"),
 }
@@ -333,10 +343,10 @@ EXPECTED = {
 #: The honest submission each attack builds on: no attack may score more than it.
 BASE = {name: "sol" for name in EXPECTED}
 BASE.update({name: "blank" for name in ("input_transformer", "session_send", "fake_agent_pickle", "fake_agent_keras_code",
-                                         "fake_agent_deep", "fake_agent_lambda_layer")})
-BASE.update({name: "partial_1" for name in ("patch_allclose", "proxy_numpy", "proxy_keras", "builtins_dict", "meta_path",
-                                             "leak_transformer", "shadow_setup_names")})
-BASE.update({"float_eq": "honest_q6", "slow_function": "honest_q3", "return_proxy": "honest_q3", "deep_answer": "honest_q3",
+                                         "fake_agent_deep", "fake_agent_lambda_layer", "proxy_keras", "builtins_dict",
+                                         "meta_path", "shadow_setup_names")})
+BASE.update({name: "partial_1" for name in ("patch_allclose", "proxy_numpy", "leak_transformer")})
+BASE.update({"float_eq": "honest_q6", "slow_function": "honest_q3", "return_proxy": "honest_q3", "deep_answer": "honest_q6",
              "symlink_solution": "blank", "hard_link_solution": "blank", "too_many_files": "blank",
              "linked_folder": "blank", "sol_2": "sol", "sol_3": "sol", "honest_q3": "sol", "honest_q6": "sol"})
 
@@ -363,8 +373,8 @@ def outside_dir(course: Path) -> Path:
 def build(course: Path) -> None:
     """Submit every attack of ``EXPECTED`` into ``course``."""
     sol, blank, part = solution(), release(), partial()
-    honest_q3 = replace(sol, "q3_mse", HONEST_Q3)
-    honest_q6 = replace(sol, "q6_diverging_lr", HONEST_Q6)
+    honest_q3 = wrong_for_its_test(sol, "q3_mse", WRONG_MSE)
+    honest_q6 = wrong_for_its_test(sol, "q6_diverging_lr", placeholder("q6_diverging_lr"))
     outside = outside_dir(course)
     (outside / "solutions").mkdir(parents=True, exist_ok=True)
     (outside / "solutions" / f"{KEY}.ipynb").write_bytes((ROOT / "solutions" / KEY / f"{KEY}.ipynb").read_bytes())
@@ -380,12 +390,12 @@ def build(course: Path) -> None:
     submit(course, "input_transformer", insert_after(blank, "setup", INPUT_TRANSFORMER))
     submit(course, "session_send", insert_after(blank, "setup", SESSION_SEND))
     submit(course, "patch_allclose", insert_after(part, "setup", PATCH_ALLCLOSE))
-    submit(course, "float_eq", replace(sol, "q6_diverging_lr", FLOAT_EQ))
+    submit(course, "float_eq", wrong_for_its_test(sol, "q6_diverging_lr", FLOAT_EQ))
     submit(course, "proxy_numpy", insert_after(part, "setup", PROXY_NUMPY))
-    submit(course, "proxy_keras", insert_after(part, "setup", PROXY_KERAS))
-    submit(course, "builtins_dict", insert_after(part, "setup", BUILTINS_DICT))
-    submit(course, "meta_path", insert_after(part, "setup", META_PATH))
-    submit(course, "shadow_setup_names", insert_after(part, "setup", SHADOW_SETUP))
+    submit(course, "proxy_keras", insert_after(blank, "setup", PROXY_KERAS))
+    submit(course, "builtins_dict", insert_after(blank, "setup", BUILTINS_DICT))
+    submit(course, "meta_path", insert_after(blank, "setup", META_PATH))
+    submit(course, "shadow_setup_names", insert_after(blank, "setup", SHADOW_SETUP))
     # a submitted notebook that is a link to the solution
     folder = course / "submitted" / "symlink_solution" / KEY
     folder.mkdir(parents=True)
@@ -409,7 +419,7 @@ def build(course: Path) -> None:
                                                 "q2_split_test", HUGE_OUTPUTS))
     leak = insert_after(insert_after(part, "setup", LEAK_TRANSFORMER), "q7_threshold_test", LEAK_PRINT)
     submit(course, "leak_transformer", leak)
-    submit(course, "leak_wrapped_function", replace(sol, "q3_mse", LEAK_WRAPPED))
+    submit(course, "leak_wrapped_function", wrong_for_its_test(sol, "q3_mse", LEAK_WRAPPED))
     for kind in ("pickle", "keras_code", "deep", "lambda_layer"):
         submit(course, f"fake_agent_{kind}", insert_after(blank, "setup", FAKE_AGENT.format(payload=_agent_payload(kind))))
     submit(course, "fork_sleepers", insert_after(sol, "q7_threshold_test", FORK_SLEEPERS.format(marker=MARKER)))
@@ -421,10 +431,10 @@ def build(course: Path) -> None:
     submit(course, "write_outside", insert_after(sol, "q7_threshold_test", WRITE_OUTSIDE.format(
         course=str(course), checks=checks_module.__file__, datasets=str(get_data_dir()), outside=str(outside),
         repo=str(ROOT))))
-    submit(course, "slow_function", replace(sol, "q3_mse", SLOW_MSE))
-    submit(course, "return_proxy", replace(sol, "q3_mse", RETURN_PROXY))
+    submit(course, "slow_function", wrong_for_its_test(sol, "q3_mse", SLOW_MSE))
+    submit(course, "return_proxy", wrong_for_its_test(sol, "q3_mse", RETURN_PROXY))
     submit(course, "hostname", insert_after(sol, "q7_threshold_test", HOSTNAME))
-    submit(course, "deep_answer", replace(sol, "q1_task_types", DEEP_ANSWER))
+    submit(course, "deep_answer", wrong_for_its_test(sol, "q6_diverging_lr", DEEP_ANSWER))
     folder = course / "submitted" / "hard_link_solution" / KEY
     folder.mkdir(parents=True)
     os.link(course_sol, folder / f"{KEY}.ipynb")

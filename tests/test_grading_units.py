@@ -92,12 +92,12 @@ def test_restore_missing_cells_puts_deleted_cells_back_in_place(tmp_path):
     folder.mkdir()
     nbformat.write(release(), folder / f"{KEY}.ipynb")
     template_ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in release().cells]
-    damaged = delete(delete(delete(solution(), "setup"), "q7_threshold"), "q3_mse_test")
+    damaged = delete(delete(delete(solution(), "setup"), "q6_diverging_lr"), "q3_mse_test")
     pre = RestoreMissingCells(release_directory=str(folder))
     nb, _ = pre.preprocess(damaged, {"nbgrader": {"notebook": KEY}})
     assert [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells] == template_ids
-    assert nb.metadata["dlcourse_grading"]["restored_cells"] == ["setup", "q3_mse_test", "q7_threshold"]
-    assert "raise NotImplementedError" in nb.cells[template_ids.index("q7_threshold")].source
+    assert nb.metadata["dlcourse_grading"]["restored_cells"] == ["setup", "q3_mse_test", "q6_diverging_lr"]
+    assert "raise NotImplementedError" in nb.cells[template_ids.index("q6_diverging_lr")].source
     # an intact notebook is left alone
     nb, _ = pre.preprocess(solution(), {"nbgrader": {"notebook": KEY}})
     assert "dlcourse_grading" not in nb.metadata

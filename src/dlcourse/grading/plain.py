@@ -5,8 +5,8 @@ side of :mod:`dlcourse.grading.interface`. What can cross:
 
 * ``None``, ``bool``, ``int``, ``float``, ``str`` (exact types: a subclass of ``float`` with its
   own ``__eq__`` crosses as a plain ``float``);
-* NumPy arrays and scalars of numeric or boolean dtype (raw bytes, dtype and shape; never
-  object arrays);
+* NumPy arrays and scalars of numeric or boolean dtype, and arrays of Unicode strings (class
+  labels such as ``"b"``/``"g"``): raw bytes, dtype and shape; never object arrays;
 * lists, tuples and dicts of those (dict keys: None, bool, int, float, str or tuples of them);
 * pandas ``DataFrame``/``Series`` whose index and columns are such values (rebuilt from them);
 * Keras models and layers as their config and weights (rebuilt with ``safe_mode``, from
@@ -28,6 +28,8 @@ import numpy as np
 
 MAX_DEPTH = 64
 NUMERIC_KINDS = "biufc"
+#: dtype kinds an array may have: numbers, booleans and fixed-width Unicode strings (no objects).
+ARRAY_KINDS = NUMERIC_KINDS + "U"
 #: Modules whose functions may be passed by reference (the other side imports them by path).
 REF_MODULES = ("numpy", "math", "keras.activations", "keras.ops", "keras.losses", "keras.metrics")
 #: The course's public checks: their module-level functions (an activation a check passes to the
@@ -66,7 +68,7 @@ def _is_frame(value: Any) -> str | None:
 
 
 def _array(value: np.ndarray) -> dict:
-    if value.dtype.kind not in NUMERIC_KINDS or value.dtype.hasobject:
+    if value.dtype.kind not in ARRAY_KINDS or value.dtype.hasobject:
         raise PlainDataError(f"an array of dtype {value.dtype} is not plain data")
     return {"__nd__": [value.dtype.str, list(value.shape), base64.b64encode(value.tobytes(order="C")).decode("ascii")]}
 
@@ -107,8 +109,10 @@ def encode(value: Any, handle: Callable[[Any], int] | None = None, ref: Callable
         for base in (bool, int, float, str):
             if isinstance(value, base):
                 return encode(base(value), handle, ref, depth + 1)
-    if isinstance(value, np.ndarray) and value.dtype.kind in NUMERIC_KINDS:
+    if isinstance(value, np.ndarray) and value.dtype.kind in ARRAY_KINDS:
         return _array(value)
+    if isinstance(value, np.str_):
+        return str(value)
     if isinstance(value, np.generic) and value.dtype.kind in NUMERIC_KINDS:
         return {"__np__": _array(np.asarray(value))["__nd__"]}
     if t is list or t is tuple:
@@ -182,7 +186,7 @@ def _decode_array(spec: Any) -> np.ndarray:
     if not (isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str) and isinstance(spec[2], str)):
         raise PlainDataError("malformed array")
     dtype = np.dtype(spec[0])
-    if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None:
+    if dtype.kind not in ARRAY_KINDS or dtype.hasobject or dtype.fields is not None:
         raise PlainDataError(f"dtype {spec[0]} is not allowed")
     shape = spec[1]
     if not (isinstance(shape, list) and all(type(n) is int and n >= 0 for n in shape)) or len(shape) > 32:

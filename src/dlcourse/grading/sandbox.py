@@ -54,7 +54,6 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -501,19 +500,39 @@ def run_confined(policy: Policy, argv: list[str]) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
-class SandboxedKernelManager(AsyncKernelManager):
-    """Kernel manager that starts every kernel through the sandbox launcher (Instructors' guide).
+def _kernel_manager_class() -> type:
+    """The kernel manager class, built on first use: the launcher (``python -m``) never imports
+    ``jupyter_client``, which would cost a quarter of a second of CPU at every kernel start."""
+    from jupyter_client.manager import AsyncKernelManager
 
-    The policy file is named by the environment variable ``DLCOURSE_SANDBOX_POLICY``; without
-    it the kernel starts as usual (plain ``nbgrader autograde``).
-    """
+    class SandboxedKernelManager(AsyncKernelManager):
+        """Kernel manager that starts every kernel through the sandbox launcher (Instructors' guide).
 
-    def format_kernel_cmd(self, extra_arguments=None):
-        cmd = super().format_kernel_cmd(extra_arguments)
-        policy = os.environ.get("DLCOURSE_SANDBOX_POLICY")
-        if not policy:
-            return cmd
-        return [sys.executable, "-m", "dlcourse.grading.sandbox", "--policy", policy, "--", *cmd]
+        The policy file is named by the environment variable ``DLCOURSE_SANDBOX_POLICY``; without
+        it the kernel starts as usual (plain ``nbgrader autograde``).
+        """
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            cmd = super().format_kernel_cmd(extra_arguments)
+            policy = os.environ.get("DLCOURSE_SANDBOX_POLICY")
+            if not policy:
+                return cmd
+            return [sys.executable, "-m", "dlcourse.grading.sandbox", "--policy", policy, "--", *cmd]
+
+    SandboxedKernelManager.__module__ = "dlcourse.grading.sandbox"
+    SandboxedKernelManager.__qualname__ = "SandboxedKernelManager"
+    return SandboxedKernelManager
+
+
+_LAZY: dict[str, type] = {}
+
+
+def __getattr__(name: str):
+    if name == "SandboxedKernelManager":
+        if name not in _LAZY:
+            _LAZY[name] = _kernel_manager_class()
+        return _LAZY[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -158,14 +158,18 @@ PRELOAD = ["nbgrader.apps", "nbgrader.preprocessors", "dlcourse.grading.preproce
 #: Also preloaded when the assignment's notebooks use Keras: the grader runs their set-up cell and
 #: rebuilds the students' models, and importing TensorFlow costs seconds per submission otherwise.
 PRELOAD_KERAS = ["keras"]
+#: The course's own modules that set-up cells import, and the assignment's checks
+#: (``dlcourse.checks.<assignment>``): imported once per run instead of once per submission.
+PRELOAD_COURSE = ["dlcourse.setup", "dlcourse.data", "dlcourse.training", "dlcourse.plotting"]
 _forkserver = None
 
 
-def _forkserver_context(keras: bool = False):
+def _forkserver_context(keras: bool = False, assignment: str | None = None):
     global _forkserver
     if _forkserver is None:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD + (PRELOAD_KERAS if keras else []))
+        course = PRELOAD_COURSE + ([f"dlcourse.checks.{assignment}"] if assignment else [])
+        ctx.set_forkserver_preload(PRELOAD + (PRELOAD_KERAS if keras else []) + course)  # failed imports are skipped
         _forkserver = ctx
     return _forkserver
 
@@ -203,7 +207,7 @@ def _autograde(root: Path, assignment: str, student: str, env: dict, log_path: P
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 return False
-    proc = _forkserver_context(keras=env.get("DLCOURSE_USES_KERAS") == "1").Process(
+    proc = _forkserver_context(keras=env.get("DLCOURSE_USES_KERAS") == "1", assignment=assignment).Process(
         target=_autograde_child, args=(str(root), assignment, student, env, str(log_path)), daemon=False
     )
     proc.start()
