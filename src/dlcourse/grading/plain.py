@@ -8,6 +8,7 @@ side of :mod:`dlcourse.grading.interface`. What can cross:
 * NumPy arrays and scalars of numeric or boolean dtype, and arrays of Unicode strings (class
   labels such as ``"b"``/``"g"``): raw bytes, dtype and shape; never object arrays;
 * lists, tuples and dicts of those (dict keys: None, bool, int, float, str or tuples of them);
+* sets and frozensets of such keys (a set of names, ch08's ``keeps_label``);
 * pandas ``DataFrame``/``Series`` whose index and columns are such values (rebuilt from them);
 * Keras models and layers as their config and weights (rebuilt with ``safe_mode``, from
   Keras's own modules only, never ``Lambda`` or ``TFSMLayer``);
@@ -121,6 +122,9 @@ def encode(value: Any, handle: Callable[[Any], int] | None = None, ref: Callable
     if t is dict:
         return {"__d__": [[encode(k, None, None, depth + 1), encode(v, handle, ref, depth + 1)]
                           for k, v in value.items()]}
+    if t is set or t is frozenset:
+        items = [encode(v, None, None, depth + 1) for v in value]  # elements never become handles
+        return {"__set__" if t is set else "__fset__": items}
     kind = _is_frame(value)
     if kind:
         return _frame(value, kind, depth)
@@ -143,8 +147,8 @@ def encode(value: Any, handle: Callable[[Any], int] | None = None, ref: Callable
     path = function_path(value)
     if path is not None:
         return {"__fn__": path}
-    if isinstance(value, (list, tuple, dict)):  # subclasses of containers: as the plain container
-        base = dict if isinstance(value, dict) else tuple if isinstance(value, tuple) else list
+    if isinstance(value, (list, tuple, dict, set, frozenset)):  # subclasses of containers: as the plain one
+        base = next(b for b in (dict, tuple, list, frozenset, set) if isinstance(value, b))
         return encode(base(value), handle, ref, depth + 1)
     if handle is None:
         raise PlainDataError(f"a {type(value).__name__} is not plain data")
@@ -275,6 +279,11 @@ def decode(data: Any, resolve_handle: Callable[[dict], Any] | None = None,
                 raise PlainDataError("a dict key must be None, bool, a number, a str or a tuple of those")
             out[k] = decode(pair[1], resolve_handle, resolve_name, depth + 1)
         return out
+    if key in ("__set__", "__fset__") and type(body) is list:
+        items = [decode(v, None, None, depth + 1) for v in body]
+        if not all(_hashable_plain(v) for v in items):
+            raise PlainDataError("a set must hold None, bool, numbers, str or tuples of those")
+        return set(items) if key == "__set__" else frozenset(items)
     if key == "__pd__" and type(body) is list:
         return _decode_frame(body, depth)
     if key == "__keras__":
