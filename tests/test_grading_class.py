@@ -26,9 +26,9 @@ import pytest
 
 import grading_attacks as attacks
 from grading_fixtures import (
-    KEY, MAE, ROOT, delete, full_marks, hidden_lines, index_of, insert_after, isolation_caps, make_course, max_score,
-    partial, partial_score, placeholder, points, release, replace, solution, source_of, submit, test_ids, visible_part,
-    without, wrong_for_its_test,
+    KEY, MAE, ROOT, delete, full_marks, graded_test_ids, hidden_lines, index_of, insert_after, isolation_caps,
+    make_course, max_score, partial, partial_score, placeholder, points, release, replace, solution, source_of, submit,
+    visible_part, without, wrong_for_its_test,
 )
 
 pytestmark = pytest.mark.slow
@@ -91,7 +91,7 @@ _kernel.do_execute = _do_nothing
 
 FULL, MAX, PARTIAL = full_marks(), max_score(), partial_score()
 Q1, Q3, Q6 = "q1_task_types_test", "q3_mse_test", "q6_diverging_lr_test"
-_TESTS = test_ids()
+_TESTS = graded_test_ids()
 
 #: student -> (autograded points, derived from the release's points; status; words the reason must contain)
 EXPECTED = {

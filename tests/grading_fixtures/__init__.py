@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import shutil
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def points() -> dict[str, float]:
             if c.metadata.get("nbgrader", {}).get("grade")}
 
 
-def test_ids() -> list[str]:
+def graded_test_ids() -> list[str]:
     """grade ids of the autograded test cells, in notebook order."""
     return [gid(c) for c in release().cells
             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
@@ -87,7 +88,7 @@ def test_ids() -> list[str]:
 def full_marks() -> float:
     """Autograded points of the solution (what dlcourse-grade reports as the score)."""
     p = points()
-    return sum(p[t] for t in test_ids())
+    return sum(p[t] for t in graded_test_ids())
 
 
 def max_score() -> float:
@@ -145,6 +146,7 @@ def visible_part(source: str) -> str:
     return source.split("### BEGIN HIDDEN TESTS")[0]
 
 
+@functools.lru_cache(maxsize=1)
 def hard_coded_mse() -> str:
     """An ``mse`` right only on the inputs of the visible check of ``q3_mse_test``: it fails the hidden test.
 
