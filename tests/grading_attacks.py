@@ -159,7 +159,10 @@ for _p in _paths:
     except OSError as _exc:
         print("READ-FAIL", _p, type(_exc).__name__)
 # folders that must hold no file of the machine's (the kernel's own /tmp files and the allowlist aside)
-_own = (os.getcwd(), "/tmp/.dlcourse-", *glob.glob("/tmp/*/ipc/"), os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix))
+import dlcourse
+from dlcourse.data import get_data_dir
+_own = (os.getcwd(), "/tmp/.dlcourse-", *glob.glob("/tmp/*/ipc/"), os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix),
+        os.path.dirname(os.path.dirname(dlcourse.__file__)) + "/", str(get_data_dir()) + "/")  # the allowlist, wherever the checkout is
 for _top in ("/home", "/run", "/var", "/srv", "/mnt", "/opt", "/root", "/tmp", "/media", "/boot"):
     _files = [os.path.join(d, f) for d, _, fs in os.walk(_top) for f in fs]
     _files = [f for f in _files if not f.startswith(_own)]

@@ -174,10 +174,10 @@ def hard_coded_mse() -> str:
 
 
 def hidden_lines() -> list[str]:
-    """Every line of the solution's hidden tests."""
-    from dlcourse.grading.preprocessors import hidden_test_lines
+    """Every line of the solution's hidden tests that says something (not a lone ``])``)."""
+    from dlcourse.grading.preprocessors import secret_lines
 
-    return [ln for c in solution().cells for ln in hidden_test_lines(c.source)]
+    return [ln for c in solution().cells for ln in secret_lines(c.source)]
 
 
 def partial():

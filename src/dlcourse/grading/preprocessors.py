@@ -286,6 +286,12 @@ def hidden_test_lines(source: str) -> list[str]:
     return lines
 
 
+def secret_lines(source: str) -> list[str]:
+    """The hidden-test lines of a cell that say something: a line with fewer than three letters or
+    digits (``])``, ``)``) reveals nothing and would otherwise be redacted from every output."""
+    return [ln for ln in hidden_test_lines(source) if sum(ch.isalnum() for ch in ln) >= 3]
+
+
 class StripHiddenTests(NbGraderPreprocessor):
     """Feedback without hidden tests: regions removed from cells, their lines redacted from outputs (Instructors' guide)."""
 
@@ -294,7 +300,7 @@ class StripHiddenTests(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         secret = set()
         for cell in nb.cells:
-            secret.update(hidden_test_lines(cell.source))
+            secret.update(secret_lines(cell.source))
             if utils.is_grade(cell) and "BEGIN HIDDEN TESTS" in cell.source:
                 cell.source = _HIDDEN.sub("", cell.source).rstrip("\n")
         secret.update(("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"))
