@@ -23,5 +23,5 @@ c.Execute.startup_timeout = 120
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-    "dlcourse.grading_preprocessors.StripHiddenTests",
+    "dlcourse.grading.preprocessors.StripHiddenTests",
 ]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require
-from grading_fixtures import KEY, make_course, release, solution, submit
+from grading_fixtures import KEY, full_marks, make_course, max_score, points, release, solution, submit
 
 pytestmark = pytest.mark.slow
 
@@ -67,13 +67,14 @@ def test_class_graded_into_postgresql(postgres, tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     assert not (course / "gradebook.db").exists()  # nothing went to the SQLite default
     rows = {r["student_id"]: r for r in csv.DictReader(open(course / "grades.csv"))}
-    assert (rows["alice"]["total"], rows["bob"]["total"], rows["alice"]["max_score"]) == ("16.0", "0.0", "18.0")
-    assert rows["alice"]["q4_gradient_step_test"] == "3.0" and rows["bob"]["q4_gradient_step_test"] == "0.0"
+    assert (rows["alice"]["total"], rows["bob"]["total"], rows["alice"]["max_score"]) == (
+        str(full_marks()), "0.0", str(max_score()))
+    assert rows["alice"]["q3_mse_test"] == str(points()["q3_mse_test"]) and rows["bob"]["q3_mse_test"] == "0.0"
 
     from nbgrader.api import Gradebook
 
     from dlcourse.grading import absolute_db_url
 
     with Gradebook(absolute_db_url(postgres, course)) as gb:
-        assert gb.find_submission(KEY, "alice").code_score == 16
+        assert gb.find_submission(KEY, "alice").code_score == full_marks()
         assert gb.find_submission(KEY, "bob").code_score == 0

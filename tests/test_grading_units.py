@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import time
+from pathlib import Path
 import sys
 
 import nbformat
@@ -15,8 +16,9 @@ import pytest
 
 from grading_fixtures import KEY, delete, isolation_caps, make_course, release, replace, solution, submit
 
-from dlcourse import grading, grading_gradebook, grading_sandbox, grading_worker
-from dlcourse.grading_preprocessors import RestoreMissingCells, StripHiddenTests, hidden_test_lines
+from dlcourse import grading
+from dlcourse.grading import gradebook as grading_gradebook, sandbox as grading_sandbox, worker as grading_worker
+from dlcourse.grading.preprocessors import RestoreMissingCells, StripHiddenTests, hidden_test_lines, secret_lines
 
 
 def test_parse_size():
@@ -69,6 +71,7 @@ def test_hidden_test_lines_of_chapter_1():
     assert len(lines) > 20 and lines == expected
     assert lines[0] == "checks.check_task_type(task_type, cases=["
     assert not any("HIDDEN" in ln for ln in lines)
+    assert secret_lines("### BEGIN HIDDEN TESTS\ncall(x, [\n    1,\n])\n### END HIDDEN TESTS\n") == ["call(x, ["]
 
 
 def _graded_nb(source: str, outputs):
@@ -98,12 +101,12 @@ def test_restore_missing_cells_puts_deleted_cells_back_in_place(tmp_path):
     folder.mkdir()
     nbformat.write(release(), folder / f"{KEY}.ipynb")
     template_ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in release().cells]
-    damaged = delete(delete(delete(solution(), "setup"), "q7_threshold"), "q3_mse_test")
+    damaged = delete(delete(delete(solution(), "setup"), "q6_diverging_lr"), "q3_mse_test")
     pre = RestoreMissingCells(release_directory=str(folder))
     nb, _ = pre.preprocess(damaged, {"nbgrader": {"notebook": KEY}})
     assert [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells] == template_ids
-    assert nb.metadata["dlcourse_grading"]["restored_cells"] == ["setup", "q3_mse_test", "q7_threshold"]
-    assert "raise NotImplementedError" in nb.cells[template_ids.index("q7_threshold")].source
+    assert nb.metadata["dlcourse_grading"]["restored_cells"] == ["setup", "q3_mse_test", "q6_diverging_lr"]
+    assert "raise NotImplementedError" in nb.cells[template_ids.index("q6_diverging_lr")].source
     # an intact notebook is left alone
     nb, _ = pre.preprocess(solution(), {"nbgrader": {"notebook": KEY}})
     assert "dlcourse_grading" not in nb.metadata
@@ -174,7 +177,7 @@ def test_sandbox_confines_network_files_memory_and_user(caps, tmp_path):
     )
     policy.dump(tmp_path / "policy.json")
     out = subprocess.run(
-        [sys.executable, "-m", "dlcourse.grading_sandbox", "--policy", str(tmp_path / "policy.json"), "--",
+        [sys.executable, "-m", "dlcourse.grading.sandbox", "--policy", str(tmp_path / "policy.json"), "--",
          sys.executable, "-c", PROBE, str(server.getsockname()[1]), str(secret_dir / "gradebook.db"), str(kept)],
         cwd=work, capture_output=True, text=True, timeout=60,
     )
@@ -200,7 +203,7 @@ def test_sandbox_kills_everything_the_kernel_started(caps, tmp_path):
     marker = f"dlcourse-orphan-{os.getpid()}"
     code = (f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {SLEEPER!r}, {marker!r}], "
             "start_new_session=True); time.sleep(1)")
-    subprocess.run([sys.executable, "-m", "dlcourse.grading_sandbox", "--policy", str(tmp_path / "policy.json"), "--",
+    subprocess.run([sys.executable, "-m", "dlcourse.grading.sandbox", "--policy", str(tmp_path / "policy.json"), "--",
                     sys.executable, "-c", code], cwd=tmp_path, timeout=60, check=True)
     assert sleepers(marker) == []
 
@@ -214,7 +217,7 @@ def test_kernel_dies_when_its_launcher_is_killed(caps, tmp_path):
                                          keep_rw=[], memory_bytes=None, file_size_bytes=None)
     policy.dump(tmp_path / "policy.json")
     marker = f"dlcourse-kernel-{os.getpid()}"
-    launcher = subprocess.Popen([sys.executable, "-m", "dlcourse.grading_sandbox", "--policy", str(tmp_path / "policy.json"),
+    launcher = subprocess.Popen([sys.executable, "-m", "dlcourse.grading.sandbox", "--policy", str(tmp_path / "policy.json"),
                                  "--", sys.executable, "-c", SLEEPER, marker], cwd=tmp_path)
     try:
         for _ in range(100):
@@ -248,3 +251,38 @@ def test_a_submission_that_takes_too_long_is_stopped_and_reported(tmp_path):
     result = grading_worker.run_job(job)
     assert (result["status"], result["reason"]) == ("failed", "grading took longer than 8 s and was stopped")
     assert result["notebooks"] == {} and result["seconds"] < 30
+
+
+ENV_AND_IPC = r"""
+import ctypes, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+print("shm", libc.shmget(int(os.sys.argv[1]), ctypes.c_size_t(1 << 20), 0o1000 | 0o600) >= 0)
+print("host", socket.gethostname())
+print("env", sorted(os.environ))
+print("root", sorted(os.listdir("/")))
+"""
+
+
+def test_sandbox_environment_is_allowlisted_and_ipc_and_host_name_are_private(caps, tmp_path, monkeypatch):
+    monkeypatch.setenv("DLCOURSE_TEST_SECRET_TOKEN", "s3cret")
+    policy = grading_sandbox.make_policy(caps, keep_ro=grading_worker.kernel_needs(), keep_rw=[], memory_bytes=None,
+                                         file_size_bytes=None)
+    policy.dump(tmp_path / "policy.json")
+    key = 0x5EC000 + os.getpid() % 4096
+    out = subprocess.run(
+        [sys.executable, "-m", "dlcourse.grading.sandbox", "--policy", str(tmp_path / "policy.json"), "--",
+         sys.executable, "-c", ENV_AND_IPC, str(key)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    assert lines["shm"] == "True" and lines["host"] == "sandbox"
+    env = eval(lines["env"])  # noqa: S307  (a list of names printed by our own probe)
+    assert "DLCOURSE_TEST_SECRET_TOKEN" not in env and set(env) >= {"PATH", "HOME", "TMPDIR"}
+    assert set(env) <= set(grading_sandbox.ENV_ALLOWLIST) | {
+        "PATH", "HOME", "TMPDIR", "IPYTHONDIR", "MPLCONFIGDIR", "KERAS_HOME", "JUPYTER_RUNTIME_DIR",
+        "PYDEVD_DISABLE_FILE_VALIDATION", "PYTHONPATH", "USER", "LOGNAME"}
+    needed = {Path(p).parts[1] for p in grading_worker.kernel_needs()}  # e.g. usr, work (the venv), root (pyenv)
+    assert set(eval(lines["root"])) <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev",  # noqa: S307
+                                        "proc", "tmp"} | needed
+    assert f"0x{key:08x}" not in subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout

@@ -267,6 +267,7 @@ def test_launch_cell_installs_the_package_and_its_data_offline(tmp_path):
     assert again.stdout.strip() == str(clone / "datasets")
     # The kit has no grading code, so neither has the installed package.
     assert not (clone / "src" / "dlcourse" / "grading.py").exists()
+    assert not (clone / "src" / "dlcourse" / "grading").exists()
     # A corrupt data file is caught by the checksum.
     (clone / "datasets" / "winequality_red.csv").write_text("quality\n5\n")
     bad = subprocess.run([str(python), "-c", "from dlcourse.data import load_red_wine; load_red_wine()"],

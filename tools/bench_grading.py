@@ -1,20 +1,26 @@
-"""Grading throughput: plain ``nbgrader autograde`` (one at a time) against ``dlcourse-grade`` (parallel).
+"""Grading throughput: plain ``nbgrader autograde`` (one at a time) against ``dlcourse-grade --workers W``.
 
-Instructors' guide. Builds a synthetic class of N submissions of chapter 1 (a mix of the
-solution, the untouched release and a partial answer), grades it first sequentially with
-``nbgrader autograde``, then with ``dlcourse-grade --workers W`` in a fresh copy, checks that
-both gave the same total per student, and prints times, speed-up and submissions per minute.
-Not a test::
+Instructors' guide. For each chapter asked for (default: 40 submissions of ch01 and 20 of ch04,
+in the same run) it builds a synthetic class (the solution, the untouched release and the
+chapter's wrong answer from ``tests/grading_cases.py``, in turn), grades it first sequentially
+with plain ``nbgrader autograde`` (no sandbox, tests in the kernel), then with ``dlcourse-grade``
+in a fresh copy, checks that both gave the same total per student, and prints times, speed-up,
+seconds per submission, and what the verdicts-in-the-grader interface (requests, bytes, seconds,
+the set-up cell run in the grader) and the sandbox's start (a confined ``python -c pass``
+against a plain one) cost per submission. Not a test::
 
-    .venv/bin/python tools/bench_grading.py -n 40 [--workers 2] [--cell-timeout 60]
+    .venv/bin/python tools/bench_grading.py                       # ch01 x 40 and ch04 x 20, 2 workers
+    .venv/bin/python tools/bench_grading.py --class ch01_learning_from_data:8 --workers 2
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,61 +30,131 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from grading_fixtures import KEY, make_course, partial, release, solution, submit  # noqa: E402
+import nbformat  # noqa: E402
+
+from conftest import release_path  # noqa: E402
+from course import replace_cell, solution_notebook  # noqa: E402
+from grading_cases import CASES  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
 
-def build(course: Path, n: int) -> None:
-    kinds = [("sol", solution()), ("blank", release()), ("partial", partial())]
+def make_course(folder: Path, key: str) -> Path:
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", folder)
+    for sub in ("solutions", "notebooks"):
+        shutil.copytree(ROOT / sub / key, folder / sub / key)
+    return folder
+
+
+def build(course: Path, key: str, n: int) -> None:
+    sol = solution_notebook(key)
+    cell, code, _ = CASES[key].wrong_answer
+    kinds = [("sol", sol), ("blank", nbformat.read(release_path(key), as_version=4)),
+             ("wrong", replace_cell(sol, cell, code))]
     for i in range(n):
         name, nb = kinds[i % 3]
-        submit(course, f"{name}_{i:03d}", nb)
+        folder = course / "submitted" / f"{name}_{i:03d}" / key
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{key}.ipynb")
 
 
-def totals(course: Path) -> dict[str, str]:
-    subprocess.run([str(BIN / "dlcourse-grade"), KEY, "--skip-grading", "--export", "totals.csv"],
+def totals(course: Path, key: str) -> dict[str, str]:
+    subprocess.run([str(BIN / "dlcourse-grade"), key, "--skip-grading", "--export", "totals.csv"],
                    cwd=course, check=True, capture_output=True)
     return {r["student_id"]: r["total"] for r in csv.DictReader(open(course / "totals.csv"))}
 
 
+def interface_cost(course: Path, key: str) -> dict[str, float]:
+    """Mean per submission of what the autograded notebooks recorded about the interface."""
+    rows = []
+    for path in (course / "autograded").glob(f"*/{key}/{key}.ipynb"):
+        meta = json.loads(path.read_text()).get("metadata", {}).get("dlcourse_grading", {}).get("interface")
+        if meta:
+            rows.append(meta)
+    keys = ("requests", "bytes", "seconds", "setup_seconds")
+    return {k: statistics.mean(r.get(k, 0) for r in rows) for k in keys} if rows else {}
+
+
+def sandbox_start_cost(repeat: int = 5) -> tuple[float, float]:
+    """Seconds to start ``python -c pass`` confined by the sandbox and plainly (medians)."""
+    from dlcourse.grading import sandbox, worker
+
+    caps = worker.capabilities()
+    with tempfile.TemporaryDirectory(prefix="dlcourse-bench-sb-") as tmp:
+        policy = sandbox.make_policy(caps, keep_ro=worker.kernel_needs(), keep_rw=[], memory_bytes=None,
+                                     file_size_bytes=None)
+        policy.pythonpath = [str(ROOT / "src")]
+        policy.dump(Path(tmp, "policy.json"))
+        confined, plain = [], []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "dlcourse.grading.sandbox", "--policy", str(Path(tmp, "policy.json")),
+                            "--", sys.executable, "-c", "pass"], cwd=tmp, check=True)
+            confined.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "pass"], cwd=tmp, check=True)
+            plain.append(time.perf_counter() - start)
+    return statistics.median(confined), statistics.median(plain)
+
+
+def bench(key: str, n: int, workers: int, cell_timeout: int, env: dict, tmp: Path) -> dict:
+    seq, par = make_course(tmp / key / "sequential", key), make_course(tmp / key / "parallel", key)
+    build(seq, key, n)
+    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", key, "--force"], cwd=seq, env=env,
+                   check=True, capture_output=True)
+    shutil.copy(seq / "gradebook.db", par / "gradebook.db")
+    shutil.copytree(seq / "submitted", par / "submitted")
+
+    start = time.perf_counter()
+    subprocess.run([str(BIN / "nbgrader"), "autograde", key, "--force", f"--Execute.timeout={cell_timeout}"],
+                   cwd=seq, env=env, check=True, capture_output=True)
+    t_seq = time.perf_counter() - start
+    start = time.perf_counter()
+    out = subprocess.run([str(BIN / "dlcourse-grade"), key, "--workers", str(workers), "--no-progress",
+                          "--cell-timeout", str(cell_timeout)], cwd=par, env=env, capture_output=True, text=True)
+    t_par = time.perf_counter() - start
+    if out.returncode != 0:
+        print(out.stdout[-3000:], out.stderr[-3000:], file=sys.stderr)
+    return {"key": key, "n": n, "seq": t_seq, "par": t_par, "same": totals(seq, key) == totals(par, key),
+            "rc": out.returncode, "interface": interface_cost(par, key)}
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("-n", type=int, default=40, help="number of submissions (default 40)")
-    p.add_argument("--workers", type=int, default=os.cpu_count())
-    p.add_argument("--cell-timeout", type=int, default=60)
+    p.add_argument("--class", dest="classes", action="append", metavar="KEY:N",
+                   help="chapter and number of submissions (repeatable; default ch01 x 40 and ch04 x 20)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--cell-timeout", type=int, default=120)
     args = p.parse_args()
+    classes = [(c.split(":")[0], int(c.split(":")[1])) for c in args.classes or
+               ["ch01_learning_from_data:40", "ch04_sgd:20"]]
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="dlcourse-bench-") as tmp:
-        seq, par = make_course(Path(tmp, "sequential")), make_course(Path(tmp, "parallel"))
-        build(seq, args.n)
-        # Both runs start from a gradebook that already holds the assignment.
-        subprocess.run([str(BIN / "nbgrader"), "generate_assignment", KEY, "--force"], cwd=seq, env=env,
-                       check=True, capture_output=True)
-        shutil.copy(seq / "gradebook.db", par / "gradebook.db")
-        shutil.copytree(seq / "submitted", par / "submitted")
-
-        start = time.perf_counter()
-        subprocess.run([str(BIN / "nbgrader"), "autograde", KEY, "--force", f"--Execute.timeout={args.cell_timeout}"],
-                       cwd=seq, env=env, check=True, capture_output=True)
-        t_seq = time.perf_counter() - start
-
-        start = time.perf_counter()
-        out = subprocess.run([str(BIN / "dlcourse-grade"), KEY, "--workers", str(args.workers), "--no-progress",
-                              "--cell-timeout", str(args.cell_timeout)], cwd=par, env=env, capture_output=True, text=True)
-        t_par = time.perf_counter() - start
-        if out.returncode != 0:
-            print(out.stdout, out.stderr, file=sys.stderr)
-        same = totals(seq) == totals(par)
-
-    n = args.n
-    print(f"grading throughput, {KEY}, {n} submissions, {os.cpu_count()} CPU cores")
-    print(f"  nbgrader autograde (sequential, no sandbox): {t_seq:7.1f} s  {60 * n / t_seq:6.1f} submissions/min")
-    print(f"  dlcourse-grade --workers {args.workers} (sandboxed):  {t_par:7.1f} s  {60 * n / t_par:6.1f} submissions/min")
-    print(f"  speed-up: {t_seq / t_par:.2f}x; same totals per student: {same}")
-    print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work slows both runs)")
-    return 0 if same and out.returncode == 0 else 1
+        results = [bench(key, n, args.workers, args.cell_timeout, env, Path(tmp)) for key, n in classes]
+    confined, plain = sandbox_start_cost()
+    ok = True
+    print(f"grading throughput, {os.cpu_count()} CPU cores, dlcourse-grade --workers {args.workers}")
+    print("| chapter | submissions | nbgrader sequential (s) | dlcourse-grade (s) | speed-up | s per submission "
+          "(dlcourse-grade) | same totals |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for r in results:
+        print(f"| {r['key']} | {r['n']} | {r['seq']:.1f} | {r['par']:.1f} | {r['seq'] / r['par']:.2f}x | "
+              f"{r['par'] / r['n']:.1f} | {r['same']} |")
+        ok &= r["same"] and r["rc"] == 0
+    print("\nper submission, mean: the interface (test cells in the grader) and the set-up cell run in the grader")
+    for r in results:
+        i = r["interface"]
+        if i:
+            print(f"  {r['key']}: {i['requests']:.0f} requests, {i['bytes'] / 1e3:.0f} kB of replies, "
+                  f"{i['seconds']:.2f} s in test cells (of which set-up in the grader {i['setup_seconds']:.2f} s)")
+    print(f"sandbox start: confined python -c pass {confined:.3f} s against plain {plain:.3f} s "
+          f"(+{confined - plain:.3f} s per kernel start)")
+    print(f"load average: {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, "
+          f"on {os.cpu_count()} cores (other work slows both runs)")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ temporary course folder, the *only* files there being the course's ``nbgrader_co
 gradebook holding the assignment alone, the released notebook, the source folder's non-notebook
 files and this one submission, and runs nbgrader's autograde on it in a child process with a
 time limit for the whole notebook. The kernel starts in the sandbox of
-:mod:`dlcourse.grading_sandbox`. The result (the autograded notebooks, or the reason they could
+:mod:`dlcourse.grading.sandbox`. The result (the autograded notebooks, or the reason they could
 not be graded) goes back to the caller, which alone writes the real gradebook.
 """
 
@@ -26,14 +26,15 @@ from pathlib import Path
 
 import nbformat
 
-from . import grading_sandbox as sandbox
+from . import sandbox
+from .submission import read_submission
 
 _OVERRIDES = '''
 # --- added by dlcourse-grade for this one submission ---
 from nbgrader.preprocessors import (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
     CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades, AssignLatePenalties)
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from dlcourse.grading_preprocessors import HardenedExecute, RestoreMissingCells
+from dlcourse.grading.preprocessors import HardenedExecute, RestoreMissingCells
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
@@ -53,13 +54,8 @@ c.KernelManager.ip = {ipc!r}
 
 
 def _read_tree(folder: Path, skip_notebooks: bool = False) -> dict[str, bytes]:
-    files = {}
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and not (skip_notebooks and path.suffix == ".ipynb"):
-                if ".ipynb_checkpoints" not in path.parts:
-                    files[str(path.relative_to(folder))] = path.read_bytes()
-    return files
+    """The instructor's files of ``folder`` (regular files only, links never followed)."""
+    return read_submission(folder, max_files=10_000, max_bytes=1 << 40, skip_notebooks=skip_notebooks).files
 
 
 def make_job(
@@ -71,7 +67,14 @@ def make_job(
     notebooks: list[str],
     options: dict,
 ) -> dict:
-    """Everything needed to grade ``student``'s submission, as plain data (Instructors' guide)."""
+    """Everything needed to grade ``student``'s submission, as plain data (Instructors' guide).
+
+    The submission is read by :func:`dlcourse.grading.submission.read_submission`: regular files
+    only, capped (``options["max_files"]``, ``options["max_bytes"]``); what was refused and why
+    travel with the job.
+    """
+    sub = read_submission(course_root / dirs["submitted"] / student / assignment,
+                          max_files=options.get("max_files", 200), max_bytes=options.get("max_bytes", 64 << 20))
     return {
         "assignment": assignment,
         "student": student,
@@ -80,7 +83,9 @@ def make_job(
         "seed_db": seed_db,
         "release": _read_tree(course_root / dirs["release"] / assignment),
         "source_extra": _read_tree(course_root / dirs["source"] / assignment, skip_notebooks=True),
-        "submission": _read_tree(course_root / dirs["submitted"] / student / assignment),
+        "submission": sub.files,
+        "rejected": sub.rejected,
+        "submission_problem": sub.problem,
         "course_root": str(course_root),
         "options": options,
     }
@@ -148,15 +153,23 @@ def _diagnose(job: dict) -> str | None:
 
 #: Modules the fork server imports once, so that each submission's process starts warm
 #: (importing nbgrader costs about 3 s of CPU, as much as grading a short notebook).
-PRELOAD = ["nbgrader.apps", "nbgrader.preprocessors", "dlcourse.grading_preprocessors", "traitlets.config.loader"]
+PRELOAD = ["nbgrader.apps", "nbgrader.preprocessors", "dlcourse.grading.preprocessors", "dlcourse.grading.interface",
+           "traitlets.config.loader", "numpy", "pandas", "matplotlib.pyplot"]
+#: Also preloaded when the assignment's notebooks use Keras: the grader runs their set-up cell and
+#: rebuilds the students' models, and importing TensorFlow costs seconds per submission otherwise.
+PRELOAD_KERAS = ["keras"]
+#: The course's own modules that set-up cells import, and the assignment's checks
+#: (``dlcourse.checks.<assignment>``): imported once per run instead of once per submission.
+PRELOAD_COURSE = ["dlcourse.setup", "dlcourse.data", "dlcourse.training", "dlcourse.plotting"]
 _forkserver = None
 
 
-def _forkserver_context():
+def _forkserver_context(keras: bool = False, assignment: str | None = None):
     global _forkserver
     if _forkserver is None:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)
+        course = PRELOAD_COURSE + ([f"dlcourse.checks.{assignment}"] if assignment else [])
+        ctx.set_forkserver_preload(PRELOAD + (PRELOAD_KERAS if keras else []) + course)  # failed imports are skipped
         _forkserver = ctx
     return _forkserver
 
@@ -181,11 +194,11 @@ def _autograde(root: Path, assignment: str, student: str, env: dict, log_path: P
     """Run nbgrader's autograde for one submission in a child process; False when it ran out of time.
 
     A fork of a warm fork server where multiprocessing allows it, else a fresh ``python -m
-    dlcourse.grading_worker`` (inside daemonic processes, such as Dask's workers).
+    dlcourse.grading.worker`` (inside daemonic processes, such as Dask's workers).
     """
     if multiprocessing.current_process().daemon:
         with open(log_path, "w") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "dlcourse.grading_worker", str(root), assignment, student],
+            proc = subprocess.Popen([sys.executable, "-m", "dlcourse.grading.worker", str(root), assignment, student],
                                     cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 proc.wait(timeout=limit)
@@ -194,7 +207,7 @@ def _autograde(root: Path, assignment: str, student: str, env: dict, log_path: P
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 return False
-    proc = _forkserver_context().Process(
+    proc = _forkserver_context(keras=env.get("DLCOURSE_USES_KERAS") == "1", assignment=assignment).Process(
         target=_autograde_child, args=(str(root), assignment, student, env, str(log_path)), daemon=False
     )
     proc.start()
@@ -216,6 +229,26 @@ def _kill_launchers(folder: Path) -> None:
             os.kill(int(entry.name), signal.SIGKILL)
         except (ValueError, ProcessLookupError, PermissionError):
             pass
+
+
+def _remove_cgroup(base: Path) -> None:
+    """Remove the kernels' cgroup of a finished submission (killing what is left in it)."""
+    caps = capabilities()
+    if not caps.cgroup:
+        return
+    folder = Path(caps.cgroup, f"dlcourse-{base.name}")
+    if not folder.is_dir():
+        return
+    try:
+        (folder / "cgroup.kill").write_text("1")
+    except OSError:
+        pass
+    for _ in range(50):
+        try:
+            folder.rmdir()
+            return
+        except OSError:
+            time.sleep(0.1)
 
 
 def run_job(job: dict) -> dict:
@@ -246,7 +279,13 @@ def run_job(job: dict) -> dict:
             root=str(root), release=str(root / "release" / a), cell_timeout=int(opts.get("cell_timeout", 120)),
             ipc=str(ipc / "kernel"),
         ))
+        if job.get("submission_problem"):
+            result.update(status="failed", reason=job["submission_problem"])
+            return result
         problem = _diagnose(job)
+        if job.get("rejected"):
+            refused = "; ".join(f"rejected {p}: {why}" for p, why in job["rejected"][:5])
+            problem = f"{problem}; {refused}" if problem else refused
         if problem and ("not a valid notebook" in problem or not any(
                 f"{n}.ipynb" in job["submission"] for n in job["notebooks"])):
             result.update(status="failed", reason=problem)  # nothing nbgrader could grade
@@ -259,10 +298,16 @@ def run_job(job: dict) -> dict:
             memory_bytes=opts.get("memory_bytes"), file_size_bytes=opts.get("file_size_bytes", 256 << 20),
         )
         policy.pid_dir = str(base / "pids")
+        policy.pythonpath = [str(Path(__file__).resolve().parents[2])]  # the dlcourse package graded with
+        if caps.cgroup:
+            policy.cgroup = str(Path(caps.cgroup, f"dlcourse-{base.name}"))
         (base / "pids").mkdir()
         policy.dump(base / "policy.json")
+        uses_keras = any(b"import keras" in data or b"import tensorflow" in data
+                         for rel, data in job["release"].items() if rel.endswith(".ipynb"))
         env = dict(os.environ, DLCOURSE_SANDBOX_POLICY=str(base / "policy.json"),
-                   JUPYTER_RUNTIME_DIR=str(base / "runtime"), PYTHONHASHSEED="0")
+                   JUPYTER_RUNTIME_DIR=str(base / "runtime"), PYTHONHASHSEED="0",
+                   DLCOURSE_USES_KERAS="1" if uses_keras else "0")
         limit = opts.get("notebook_timeout", 1800)
         log_path = base / "autograde.log"
         finished = _autograde(root, a, s, env, log_path, limit)
@@ -283,9 +328,7 @@ def run_job(job: dict) -> dict:
                 if meta.get("restored_cells"):
                     result["incidents"].append({"cell": ", ".join(meta["restored_cells"]), "kind": "restored",
                                                 "detail": "deleted cells were restored"})
-        if problem:
-            result.update(status="graded", reason=problem)
-        elif not result["notebooks"]:
+        if not result["notebooks"] and not problem:
             tail = " | ".join(line for line in log.strip().splitlines()[-3:])
             result.update(status="failed", reason=f"nbgrader autograde failed: {tail[-300:]}")
         else:
@@ -294,19 +337,21 @@ def run_job(job: dict) -> dict:
                 cells = kinds.setdefault(inc["kind"], [])
                 if inc["cell"] not in cells:
                     cells.append(inc["cell"])
-            result["reason"] = "; ".join(
-                f"{k} in {', '.join(v[:3])}" + (f" and {len(v) - 3} more" if len(v) > 3 else "") for k, v in kinds.items()
-            )
+            reasons = [problem] if problem else []
+            reasons += [f"{k} in {', '.join(v[:3])}" + (f" and {len(v) - 3} more" if len(v) > 3 else "")
+                        for k, v in kinds.items()]
+            result["reason"] = "; ".join(reasons)
             if "tampered" in kinds:
                 result["status"] = "tampered"
         return result
     finally:
         result["seconds"] = round(time.monotonic() - start, 1)
+        _remove_cgroup(base)
         shutil.rmtree(base, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Child process: ``python -m dlcourse.grading_worker COURSE_ROOT ASSIGNMENT STUDENT`` (Instructors' guide)."""
+    """Child process: ``python -m dlcourse.grading.worker COURSE_ROOT ASSIGNMENT STUDENT`` (Instructors' guide)."""
     root, assignment, student = argv or sys.argv[1:]
     from nbgrader.apps import NbGraderAPI
     from traitlets.config.loader import PyFileConfigLoader

@@ -1,146 +1,74 @@
-"""nbgrader preprocessors that make autograding robust against hostile notebooks (Instructors' guide).
+"""nbgrader preprocessors that grade hostile notebooks with trustworthy verdicts (Instructors' guide).
 
 * :class:`RestoreMissingCells` (sanitising step of ``autograde``): puts back any nbgrader cell
   a student deleted, from the released notebook; nbgrader's ``OverwriteCells`` then restores
   locked cells (tests included) from the gradebook.
-* :class:`HardenedExecute` (executing step): runs the kernel in the sandbox of
-  :mod:`dlcourse.grading_sandbox`; before each graded test cell it re-imports the
-  ``dlcourse.checks`` modules fresh, rebinds the set-up cell's names, restores Python's
-  builtins and IPython's hooks (custom exception handlers, input and AST transformers, event
-  callbacks), and hides names that shadow builtins; after it, it erases the test's source from
-  the kernel's history and sends a canary error that must come back as an error (a kernel
-  that swallows errors is flagged as tampered). A kernel that dies, or that ignores the
+* :class:`HardenedExecute` (executing step): the student's cells (answers and the notebook's
+  own data cells) run in the kernel, in the sandbox of :mod:`dlcourse.grading.sandbox`. The
+  graded test cells never go to the kernel: they run here, in the grader process, which never
+  executes student code, and read the student's names through :mod:`dlcourse.grading.interface`
+  (plain data, remote calls, models as config and weights). So no patch of the student's
+  interpreter (builtins, ``numpy``, input transformers, the kernel's message loop) can change
+  a verdict, and hidden test code and expected values never reach the kernel. Output is
+  capped per cell and per notebook as it arrives. A kernel that dies, or that ignores the
   interrupt after a cell timeout, is restarted, the cells that ran before are replayed, and
   grading goes on: a crash or a stuck cell costs that cell only.
 * :class:`StripHiddenTests` (``generate_feedback``): removes hidden test regions from the cells
-  and redacts every hidden-test line from the outputs (tracebacks included), so the feedback
-  HTML never shows hidden test code.
-
-In-process limits: student code and tests share one Python interpreter. A determined attacker
-who patches the interpreter deeper than the hooks restored here (for example the kernel's
-message loop) can still fool a test; the canary catches the usual symptom (errors that never
-arrive), and the report flags such a submission for manual review.
+  and redacts every hidden-test line from the outputs (tracebacks included): a second defence,
+  since hidden code no longer reaches the kernel to be echoed.
 """
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 import re
-import uuid
+import time
 
 import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Unicode, default
+from traitlets import Bool, Int, Unicode, default
 
-from .grading_sandbox import SandboxedKernelManager
+from .sandbox import SandboxedKernelManager
 
 #: Metadata key of the autograded notebook where the hardened executor records incidents.
 INCIDENTS_KEY = "dlcourse_grading"
 
-_SNAPSHOT = r"""
-def _dlcourse_snapshot():
-    import builtins, sys, types
-    from IPython import get_ipython
-    ip = get_ipython()
-    guard = sys.modules.setdefault("_dlcourse_guard", types.ModuleType("_dlcourse_guard"))
-    if not hasattr(guard, "builtins"):
-        guard.builtins = dict(vars(builtins))
-        guard.excepthook = sys.__excepthook__
-        guard.hooks = {
-            "input_transformers_cleanup": list(ip.input_transformers_cleanup),
-            "input_transformers_post": list(ip.input_transformers_post),
-            "ast_transformers": list(ip.ast_transformers),
-        }
-        guard.events = {k: list(v) for k, v in ip.events.callbacks.items()}
-        guard.classes = {cls: {k: v for k, v in vars(cls).items() if not (k.startswith("__") and k.endswith("__"))}
-                         for cls in type(ip).__mro__ if cls.__module__.startswith(("IPython", "ipykernel"))}
-        guard.names = {}
-    for name, value in list(ip.user_ns.items()):
-        if name.startswith("_"):
-            continue
-        mod = getattr(value, "__module__", None) if not isinstance(value, types.ModuleType) else value.__name__
-        if isinstance(value, types.ModuleType) or (callable(value) and str(mod).startswith("dlcourse")):
-            guard.names[name] = (value.__name__ if isinstance(value, types.ModuleType) else None, value)
-_dlcourse_snapshot()
-del _dlcourse_snapshot
-"""
 
-_BEFORE_TEST = r"""
-def _dlcourse_before_test():
-    import builtins, importlib, sys
-    from IPython import get_ipython
-    ip = get_ipython()
-    guard = sys.modules["_dlcourse_guard"]
-    for name in [m for m in sys.modules if m == "dlcourse.checks" or m.startswith("dlcourse.checks.")]:
-        del sys.modules[name]
-    for name, value in guard.builtins.items():
-        if getattr(builtins, name, None) is not value:
-            setattr(builtins, name, value)
-    for name in [n for n in vars(builtins) if n not in guard.builtins]:
-        delattr(builtins, name)
-    for cls, saved in guard.classes.items():
-        for name, value in saved.items():
-            if vars(cls).get(name) is not value:
-                setattr(cls, name, value)
-    for name in ("run_cell", "run_cell_async", "run_code", "run_ast_nodes", "run_ast_nodes", "showtraceback",
-                 "_showtraceback", "showsyntaxerror", "transform_cell", "user_expressions", "should_run_async"):
-        ip.__dict__.pop(name, None)
-    sys.excepthook = guard.excepthook
-    sys.settrace(None)
-    sys.setprofile(None)
-    ip.custom_exceptions = ()
-    ip.CustomTB = None
-    for attr, hooks in guard.hooks.items():
-        getattr(ip, attr)[:] = hooks
-    for event, callbacks in guard.events.items():
-        ip.events.callbacks[event][:] = callbacks
-    for name, (modname, value) in guard.names.items():
-        if modname is not None:
-            ip.user_ns[name] = importlib.import_module(modname)
-        elif getattr(value, "__module__", "").startswith("dlcourse.checks"):
-            ip.user_ns[name] = getattr(importlib.import_module(value.__module__), value.__name__)
-        else:
-            ip.user_ns[name] = value
-    guard.shadowed = {n: ip.user_ns.pop(n) for n in list(ip.user_ns) if n in guard.builtins and not n.startswith("_")}
-_dlcourse_before_test()
-del _dlcourse_before_test
-"""
-
-_AFTER_TEST = r"""
-def _dlcourse_after_test(source):
-    import linecache, sys
-    from IPython import get_ipython
-    ip = get_ipython()
-    guard = sys.modules["_dlcourse_guard"]
-    ip.user_ns.update(guard.shadowed)
-    guard.shadowed = {}
-    hist = ip.history_manager
-    for seq in (hist.input_hist_parsed, hist.input_hist_raw):
-        for i, text in enumerate(seq):
-            if text.strip() == source.strip() or text.strip() == ip.transform_cell(source).strip():
-                seq[i] = ""
-    for name in [n for n in list(ip.user_ns) if n.startswith("_i")]:
-        if isinstance(ip.user_ns[name], str) and ip.user_ns[name].strip() == source.strip():
-            ip.user_ns[name] = ""
-    for key in [k for k, v in linecache.cache.items() if len(v) > 2 and "".join(v[2]).strip() == source.strip()]:
-        del linecache.cache[key]
-_dlcourse_after_test(%s)
-del _dlcourse_after_test
-"""
+def _nbgrader(cell) -> dict:
+    return cell.metadata.get("nbgrader", {}) if hasattr(cell, "metadata") else {}
 
 
 def _is_setup_cell(cell) -> bool:
-    return cell.cell_type == "code" and utils.is_locked(cell) and not utils.is_grade(cell) and not utils.is_solution(cell)
+    """A locked cell of the assignment (known grade id) that is neither an answer nor a test."""
+    return (cell.cell_type == "code" and utils.is_locked(cell) and bool(_nbgrader(cell).get("grade_id"))
+            and not utils.is_grade(cell) and not utils.is_solution(cell))
+
+
+def is_test_cell(cell) -> bool:
+    """A graded, locked test cell of the assignment: run in the grader, never in the kernel."""
+    return (cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
+            and bool(_nbgrader(cell).get("grade_id")))
+
+
+def _output_size(msg: dict) -> int:
+    content = msg.get("content", {})
+    size = len(content.get("text", "") or "")
+    for value in (content.get("data") or {}).values():
+        size += len(value) if isinstance(value, str) else len(json.dumps(value))
+    size += sum(len(t) for t in content.get("traceback", []) or [])
+    return size
 
 
 class HardenedExecute(Execute):
-    """nbgrader's ``Execute`` in the sandbox, with the guards described in this module (Instructors' guide)."""
+    """nbgrader's ``Execute`` with test cells run in the grader and the kernel in the sandbox (Instructors' guide)."""
 
-    canary = Bool(True, help="After each graded cell, check that the kernel still reports errors.").tag(config=True)
+    tests_in_grader = Bool(True, help="Run graded test cells in the grader process, reading the "
+                           "student's names through the narrow interface.").tag(config=True)
+    max_cell_output = Int(1 << 20, help="Bytes of output kept per cell; the rest is dropped as it arrives.").tag(config=True)
+    max_notebook_output = Int(4 << 20, help="Bytes of output kept per notebook.").tag(config=True)
 
     @default("kernel_manager_class")
     def _km_default(self):
@@ -153,13 +81,41 @@ class HardenedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._incidents = []
         self._done = []  # indices of code cells that ran without error, for a replay after a crash
-        self._snapped = False
         self._answers_started = False  # set-up cells are the locked cells before the first answer
-        self._setup_cells: set[int] = set()
+        self._setup_sources: list[str] = []
+        self._setup_ns = None
+        self._out_cell = {}
+        self._out_total = 0
+        self._capped: set[int] = set()
+        self._remote_timeouts = 0
+        self._stats = {"requests": 0, "bytes": 0, "seconds": 0.0, "setup_seconds": 0.0}
         nb, resources = super().preprocess(nb, resources, km)
-        nb.metadata.setdefault(INCIDENTS_KEY, {})["incidents"] = self._incidents
+        meta = nb.metadata.setdefault(INCIDENTS_KEY, {})
+        meta["incidents"] = self._incidents
+        meta["interface"] = {k: round(v, 3) if isinstance(v, float) else v for k, v in self._stats.items()}
         return nb, resources
 
+    # --- output caps, applied as the output arrives --------------------------------------------
+    def output(self, outs, msg, display_id, cell_index):
+        size = _output_size(msg)
+        used = self._out_cell.get(cell_index, 0)
+        if used + size > self.max_cell_output or self._out_total + size > self.max_notebook_output:
+            if cell_index not in self._capped:
+                self._capped.add(cell_index)
+                which = "cell" if used + size > self.max_cell_output else "notebook"
+                limit = self.max_cell_output if which == "cell" else self.max_notebook_output
+                cell = self.nb.cells[cell_index]
+                self._incident(cell, cell_index, "output_capped",
+                               f"more than {limit} bytes of output per {which}; the rest was dropped")
+                note = nbformat.v4.new_output("stream", name="stderr",
+                                              text=f"[output over {limit} bytes per {which} dropped by the grader]\n")
+                outs.append(note)
+            return None
+        self._out_cell[cell_index] = used + size
+        self._out_total += size
+        return super().output(outs, msg, display_id, cell_index)
+
+    # --- helpers ----------------------------------------------------------------------------------
     def _aux(self, code: str, index: int):
         """Run code that is not part of the notebook; return its outputs."""
         original = self.nb.cells[index]
@@ -170,52 +126,69 @@ class HardenedExecute(Execute):
             self.nb.cells[index] = original
         return aux.outputs
 
-    def _guard(self, code: str, cell, index: int) -> None:
-        """Run trusted code in the kernel past IPython's input transformers (a student may have
-        added some that delete lines): as a user expression of an empty execute request."""
-        encoded = base64.b64encode(code.encode()).decode()
-        expr = f"exec(__import__('base64').b64decode('{encoded}').decode(), __import__('IPython').get_ipython().user_ns)"
-        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"guard": expr})
-        reply = self.wait_for_reply(msg_id)
-        result = ((reply or {}).get("content", {}).get("user_expressions") or {}).get("guard", {})
-        if result.get("status") != "ok":
-            self._incident(cell, index, "guard_failed", f"{result.get('ename')}: {result.get('evalue')}")
-
     def _incident(self, cell, index, kind, detail):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
+        grade_id = _nbgrader(cell).get("grade_id", f"cell {index}")
         self._incidents.append({"cell": grade_id, "kind": kind, "detail": detail})
 
     def _replay(self, upto: int) -> None:
         for i in self._done:
             if i < upto:
                 self._aux(self.nb.cells[i].source, i)
-                if i in self._setup_cells:
-                    self._guard(_SNAPSHOT, self.nb.cells[i], i)
+
+    def _send(self, expression: str):
+        """One request to the kernel's agent as a user expression; the reply's content, None on timeout."""
+        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"r": expression})
+        reply = self.wait_for_reply(msg_id)
+        if reply is None:
+            self._remote_timeouts += 1
+            return None
+        return reply.get("content", {})
+
+    def _grade_in_grader(self, cell, index):
+        from . import interface
+
+        start = time.monotonic()
+        if self._setup_ns is None:
+            try:
+                self._setup_ns = interface.run_setup(self._setup_sources)
+            except Exception as exc:  # noqa: BLE001  (the course's own set-up failed in the grader)
+                self._setup_ns = {}
+                self._incident(cell, index, "setup_failed", f"the set-up cell failed in the grader: {exc!r}"[:300])
+            self._stats["setup_seconds"] += time.monotonic() - start
+        kernel = interface.StudentKernel(self._send, interface.setup_refs(self._setup_ns))
+        timeouts = self._remote_timeouts
+        try:
+            outputs = interface.run_test(cell.source, _nbgrader(cell).get("grade_id", str(index)), self._setup_ns,
+                                         kernel, max_output=self.max_cell_output)
+        finally:
+            self._stats["requests"] += kernel.requests
+            self._stats["bytes"] += kernel.bytes
+            self._stats["seconds"] += time.monotonic() - start
+        cell.outputs = [nbformat.from_dict(o) for o in outputs]
+        cell.execution_count = None
+        if kernel.problems:
+            self._incident(cell, index, "tampered", f"the kernel's answers were not valid data: {kernel.problems[0]}")
+        if self._remote_timeouts > timeouts:
+            self._incident(cell, index, "timeout", f"the notebook's code did not answer within {self.timeout} s; interrupted")
+            if not self._responsive(index):
+                self._incident(cell, index, "stuck", "ignored the interrupt; the kernel was restarted")
+                self._restart()
+                self._replay(index)
+        return cell
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, resources
-        graded = utils.is_grade(cell)
-        setup = _is_setup_cell(cell) and not self._answers_started
-        if setup:
-            self._setup_cells.add(index)
-        self._answers_started |= utils.is_solution(cell) or graded
+        test = self.tests_in_grader and is_test_cell(cell)
+        if _is_setup_cell(cell) and not self._answers_started:
+            self._setup_sources.append(cell.source)
+        self._answers_started |= utils.is_solution(cell) or utils.is_grade(cell)
         try:
-            if not self._snapped:  # builtins and hooks as they are before any notebook code
-                self._guard(_SNAPSHOT, cell, index)
-                self._snapped = True
-            if graded:
-                self._guard(_BEFORE_TEST, cell, index)
+            if test:
+                cell = self._grade_in_grader(cell, index)
+                self.nb.cells[index] = cell
+                return cell, resources
             cell, resources = super().preprocess_cell(cell, resources, index)
-            if graded:
-                self._guard(_AFTER_TEST % json.dumps(cell.source), cell, index)
-                if self.canary:
-                    token = f"dlcourse-canary-{uuid.uuid4().hex}"
-                    outputs = self._aux(f"raise AssertionError({token!r})", index)
-                    if not any(o.output_type == "error" and token in o.get("evalue", "") for o in outputs):
-                        self._incident(cell, index, "tampered", "the kernel no longer reports errors")
-            elif setup:
-                self._guard(_SNAPSHOT, cell, index)
         except (DeadKernelError, CellTimeoutError) as exc:
             if isinstance(exc, DeadKernelError):
                 self._incident(cell, index, "kernel_died", "the kernel died while running this cell")
@@ -313,6 +286,12 @@ def hidden_test_lines(source: str) -> list[str]:
     return lines
 
 
+def secret_lines(source: str) -> list[str]:
+    """The hidden-test lines of a cell that say something: a line with fewer than three letters or
+    digits (``])``, ``)``) reveals nothing and would otherwise be redacted from every output."""
+    return [ln for ln in hidden_test_lines(source) if sum(ch.isalnum() for ch in ln) >= 3]
+
+
 class StripHiddenTests(NbGraderPreprocessor):
     """Feedback without hidden tests: regions removed from cells, their lines redacted from outputs (Instructors' guide)."""
 
@@ -321,7 +300,7 @@ class StripHiddenTests(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         secret = set()
         for cell in nb.cells:
-            secret.update(hidden_test_lines(cell.source))
+            secret.update(secret_lines(cell.source))
             if utils.is_grade(cell) and "BEGIN HIDDEN TESTS" in cell.source:
                 cell.source = _HIDDEN.sub("", cell.source).rstrip("\n")
         secret.update(("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"))

@@ -9,17 +9,20 @@ Run from the course root (the folder with ``nbgrader_config.py``)::
     dlcourse-grade ch01_learning_from_data --skip-grading --export grades.csv  # export only
 
 How it works: the parent process reads the assignment from the gradebook (adding it from the
-source directory, ``solutions/``, when missing), packs each submission with a private copy of the assignment's
-definition (:mod:`dlcourse.grading_worker`) and hands the packs to a local pool of ``--workers``
-(default: one per CPU core) or to a Dask cluster. Each pack is graded by nbgrader's autograde in
-its own temporary course folder, the kernel confined by :mod:`dlcourse.grading_sandbox`, with the
-guards of :mod:`dlcourse.grading_preprocessors`. The parent is the single writer of the real
-gradebook (:mod:`dlcourse.grading_gradebook`) and of ``autograded/``. A progress bar counts done
-and failed submissions; a table of student, score, maximum, status and reason ends the run.
-Exit status: 0 when every submission was graded, 1 when some failed or were flagged.
+source directory, ``solutions/``, when missing), packs each submission (regular files only, see
+:mod:`dlcourse.grading.submission`) with a private copy of the assignment's definition
+(:mod:`dlcourse.grading.worker`) and hands the packs to a local pool of ``--workers`` (default:
+one per CPU core) or to a Dask cluster. Each pack is graded by nbgrader's autograde in its own
+temporary course folder: the student's cells run in a kernel confined by
+:mod:`dlcourse.grading.sandbox`, the graded test cells run in the grader itself and read the
+student's names through :mod:`dlcourse.grading.interface`
+(:class:`dlcourse.grading.preprocessors.HardenedExecute`). The parent is the single writer of
+the real gradebook (:mod:`dlcourse.grading.gradebook`) and of ``autograded/``. A progress bar
+counts done and failed submissions; a table of student, score, maximum, status and reason ends
+the run. Exit status: 0 when every submission was graded, 1 when some failed or were flagged.
 
 Feedback (``--feedback``) is nbgrader's ``generate_feedback`` with
-:class:`~dlcourse.grading_preprocessors.StripHiddenTests` added, so the HTML never shows hidden
+:class:`~dlcourse.grading.preprocessors.StripHiddenTests` added, so the HTML never shows hidden
 tests. The export (``--export FILE``) has one row per student with the points of every question.
 """
 
@@ -34,13 +37,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import grading_gradebook as gradebook
-from .grading_worker import capabilities, make_job, run_job
+from . import gradebook
+from .worker import capabilities, make_job, run_job
 
 FEEDBACK_PREPROCESSORS = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-    "dlcourse.grading_preprocessors.StripHiddenTests",
+    "dlcourse.grading.preprocessors.StripHiddenTests",
 ]
 
 
@@ -135,6 +138,8 @@ def grade_class(
     expose: tuple[str, ...] = (),
     hide: tuple[str, ...] = (),
     progress: bool = True,
+    max_files: int = 200,
+    max_bytes: int = 64 << 20,
 ) -> list[dict]:
     """Autograde every submission of ``assignment``; the per-student results, in student order.
 
@@ -161,6 +166,8 @@ def grade_class(
         "memory_bytes": memory_bytes,
         "expose": [str(Path(p).resolve()) for p in expose],
         "hide": [str(Path(p).resolve()) for p in hide],
+        "max_files": max_files,
+        "max_bytes": max_bytes,
     }
     todo = find_submissions(root, dirs["submitted"], assignment, students)
     workers = workers or os.cpu_count() or 1
@@ -246,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-limit", default="8G", help="address-space limit of each kernel (default 8G; 'none')")
     p.add_argument("--expose", action="append", default=[], help="extra folder the kernel may read")
     p.add_argument("--hide", action="append", default=[], help="extra folder hidden from the kernel")
+    p.add_argument("--max-files", type=int, default=200, help="most files in one submission (default 200)")
+    p.add_argument("--max-size", default="64M", help="largest submission, all files together (default 64M)")
     p.add_argument("--course-root", default=".", help="course folder (default: current folder)")
     p.add_argument("--export", default=None, metavar="CSV", help="write per-question grades of all students")
     p.add_argument("--feedback", action="store_true", help="generate feedback HTML (hidden tests stripped)")
@@ -271,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             root, args.assignment, workers=args.workers, scheduler=args.scheduler, db_url=args.db_url,
             students=args.student, cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
             memory_bytes=parse_size(args.memory_limit), expose=tuple(args.expose), hide=tuple(args.hide),
-            progress=not args.no_progress,
+            progress=not args.no_progress, max_files=args.max_files,
+            max_bytes=parse_size(args.max_size) or (64 << 20),
         )
         print(summary_table(results))
         if args.report:
