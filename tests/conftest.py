@@ -54,11 +54,15 @@ def root() -> Path:
 # The book build starts in the background as soon as tests that need it are collected
 
 
-def _needs_book_build(item) -> bool:
-    """A slow or browser test in a module that uses the built book (``built_html`` or ``build_book``)."""
+def _uses_book_build(item) -> bool:
+    """A test in a module that uses the built book (``built_html`` or ``build_book``)."""
     module = getattr(item, "module", None)
-    uses_build = module is not None and any(hasattr(module, name) for name in ("built_html", "build_book"))
-    return uses_build and bool(item.get_closest_marker("slow") or item.get_closest_marker("browser"))
+    return module is not None and any(hasattr(module, name) for name in ("built_html", "build_book"))
+
+
+def _needs_book_build(item) -> bool:
+    """A slow or browser test in a module that uses the built book."""
+    return _uses_book_build(item) and bool(item.get_closest_marker("slow") or item.get_closest_marker("browser"))
 
 
 _SESSION_START = time.time()
@@ -79,11 +83,6 @@ def pytest_sessionfinish(session, exitstatus):
 # worker waits for the build only when nothing else is left. Within a rank, a file keeps pytest's order.
 
 
-def _uses_book_build(item) -> bool:
-    module = getattr(item, "module", None)
-    return module is not None and any(hasattr(module, name) for name in ("built_html", "build_book"))
-
-
 #: Files that are one long unit: first, so that they never finish last.
 LONG_FILES = ("tests/test_grading_class.py",)
 
@@ -93,7 +92,7 @@ def _schedule_rank(item) -> tuple:
     if file in LONG_FILES:
         return (0, LONG_FILES.index(file))
     if chapter:
-        return (1, [-ord(c) for c in chapter])  # ch09 before ch01
+        return (1, -int(chapter[2:4]))  # chNN_slug: ch09 before ch01
     return (3,) if _uses_book_build(item) else (2,)
 
 
