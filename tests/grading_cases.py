@@ -1,7 +1,9 @@
 """Each chapter's grading round-trip cases: a wrong answer, a tampered test, an infinite loop.
 
-Scores are the autograded points the submission must earn, written out by hand from the
-points in the solution notebook, so that a change in grading shows up as a failing test.
+Each score is the autograded points that the solution with that one fault earns, written out by hand
+from the points in the solution notebook, so that a change in grading shows up as a failing test. The
+round trip (``test_grading_roundtrip.py``) grades the three faults together in one submission, which
+must lose exactly the sum of the three losses: the faults sit in different questions.
 """
 
 from course import GradingCases

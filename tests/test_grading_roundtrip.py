@@ -1,7 +1,10 @@
 """Grading round trip, per chapter: one ``dlcourse-grade`` class run grades every case in parallel.
 
-The class of each chapter (``grading_cases.py``) is the solution, the untouched release, a wrong answer,
-a tampered test cell and an infinite loop, each with the exact score it must get. The same run is the
+The class of each chapter is the solution, the untouched release, and one faulty submission that carries
+the three faults of ``grading_cases.py`` at once: a wrong answer, a tampered test cell and an infinite loop.
+Each fault's score alone is written out by hand; the faults sit in different questions, so the faulty
+submission must lose exactly the sum of their losses, and each fault's own test must score zero (one
+notebook execution instead of three, since the per-question scores tell the faults apart). The same run is the
 one execution of the exercise notebooks in the test suite: the solution's graded copy proves that it
 earns full marks and passes nbval (``--nbval-lax``: no cell raises, cells tagged
 ``nbval-check-output`` match their stored outputs); the release's graded copy proves that every
@@ -28,7 +31,9 @@ from nbval_compare import compare
 
 pytestmark = pytest.mark.slow
 
-SOLUTION, BLANK, WRONG, TAMPERED, LOOP = "alice", "bob", "carol", "dave", "erin"
+#: Graded in name order, two at a time: the faulty submission, which waits out the loop's timeout,
+#: starts first, next to the solution; the quick untouched release follows the solution.
+FAULTY, SOLUTION, BLANK = "ada", "alice", "bob"
 #: The infinite loop sleeps: the timeout interrupts it like a busy loop, without burning a core for
 #: ``cell_timeout`` seconds per chapter (``test_grading_class.py`` interrupts busy and stuck loops).
 LOOP_CODE = "import time\nwhile True:\n    time.sleep(0.5)\n"
@@ -38,19 +43,33 @@ def grade_id(cell) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
-def build_class(course, key: str) -> None:
-    """Submit the round-trip cases of ``key`` (``grading_cases.py``) into ``course/submitted/``."""
+def faulty_submission(key: str):
+    """The solution with the chapter's three faults (``grading_cases.py``), each in its own question."""
     cases = CASES[key]
+    wrong_cell, wrong_code, _ = cases.wrong_answer
+    tampered_cell, tampered_code, test_cell, _ = cases.tampered
+    loop_cell, _ = cases.infinite_loop
+    assert len({wrong_cell, tampered_cell, loop_cell}) == 3, f"{key}: two faults share a question"
     solution = solution_notebook(key)
-    submit(course, key, SOLUTION, solution)
+    looping = LOOP_CODE + next(c.source for c in solution.cells if grade_id(c) == loop_cell)
+    notebook = replace_cell(solution, wrong_cell, wrong_code)
+    notebook = replace_cell(notebook, tampered_cell, tampered_code)
+    notebook = replace_cell(notebook, test_cell, "pass\n")
+    return replace_cell(notebook, loop_cell, looping)
+
+
+def faulty_score(key: str, full: float) -> float:
+    """Full marks less each fault's loss alone: the faults are independent."""
+    cases = CASES[key]
+    scores = (cases.wrong_answer[2], cases.tampered[3], cases.infinite_loop[1])
+    return full - sum(full - score for score in scores)
+
+
+def build_class(course, key: str) -> None:
+    """Submit the round-trip cases of ``key`` into ``course/submitted/``."""
+    submit(course, key, SOLUTION, solution_notebook(key))
     submit(course, key, BLANK, nbformat.read(release_path(key), as_version=4))
-    cell, code, _ = cases.wrong_answer
-    submit(course, key, WRONG, replace_cell(solution, cell, code))
-    cell, code, test_cell, _ = cases.tampered
-    submit(course, key, TAMPERED, replace_cell(replace_cell(solution, cell, code), test_cell, "pass\n"))
-    cell, _ = cases.infinite_loop
-    looping = LOOP_CODE + next(c.source for c in solution.cells if grade_id(c) == cell)
-    submit(course, key, LOOP, replace_cell(solution, cell, looping))
+    submit(course, key, FAULTY, faulty_submission(key))
 
 
 def test_every_assignment_has_grading_cases():
@@ -73,7 +92,7 @@ class RoundTrip:
         return grade_class(course, key, cell_timeout=CASES[key].cell_timeout)
 
     def test_every_case_gets_its_exact_score(self, graded, request):
-        key, cases = graded.key, CASES[graded.key]
+        key = graded.key
         solution = solution_notebook(key)
         full, total = autograded_points(solution), sum(graded_cells(solution).values())
         for student, row in sorted(graded.report.items()):
@@ -82,20 +101,22 @@ class RoundTrip:
         assert got == {
             SOLUTION: (full, total, "graded"),
             BLANK: (0.0, total, "graded"),
-            WRONG: (cases.wrong_answer[2], total, "graded"),
-            TAMPERED: (cases.tampered[3], total, "graded"),
-            LOOP: (cases.infinite_loop[1], total, "graded"),
+            FAULTY: (faulty_score(key, full), total, "graded"),
         }, graded.stdout + graded.stderr[-3000:]
 
-    def test_the_loop_costs_exactly_its_own_question(self, graded):
+    def test_the_wrong_answer_fails_its_own_test(self, graded):
+        cell = CASES[graded.key].wrong_answer[0]
+        assert graded.question_scores(FAULTY)[f"{cell}_test"] == 0.0
+
+    def test_the_loop_is_interrupted_and_fails_its_own_test(self, graded):
         cell = CASES[graded.key].infinite_loop[0]
-        assert graded.question_scores(LOOP)[f"{cell}_test"] == 0.0
-        assert "timeout" in graded.report[LOOP]["reason"], graded.report[LOOP]
+        assert graded.question_scores(FAULTY)[f"{cell}_test"] == 0.0
+        assert "timeout" in graded.report[FAULTY]["reason"], graded.report[FAULTY]
 
     def test_the_tampered_test_is_restored_and_fails(self, graded):
         test_cell = CASES[graded.key].tampered[2]
-        assert graded.question_scores(TAMPERED)[test_cell] == 0.0
-        restored = next(c for c in graded.autograded(TAMPERED).cells if grade_id(c) == test_cell)
+        assert graded.question_scores(FAULTY)[test_cell] == 0.0
+        restored = next(c for c in graded.autograded(FAULTY).cells if grade_id(c) == test_cell)
         assert restored.source != "pass\n"
 
     def test_solution_earns_full_marks_and_passes_nbval(self, graded):
