@@ -281,13 +281,33 @@ def build_book() -> BuildResult:
     if not (BIN / "jupyter-book").exists():
         pytest.fail(f"jupyter-book is not installed in {BIN} (requirements.txt)")
     start_build()
-    deadline = time.monotonic() + BUILD_TIMEOUT_S + 120
+    waiting_since = time.monotonic()
+    deadline = waiting_since + BUILD_TIMEOUT_S + 120
     while time.monotonic() < deadline:
         done = _read_json(STATE_DIR / "result.json")
         if done.get("run") == _run_id():
+            _note_wait(time.monotonic() - waiting_since)
             return BuildResult(done["returncode"], done["log"], done["seconds"], HTML_DIR, done["started"])
         time.sleep(1)
     pytest.fail(f"the book build did not finish within {BUILD_TIMEOUT_S + 120} s")
+
+
+def _note_wait(seconds: float) -> None:
+    """Note how long this test process waited for the build (for the timing report)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    (STATE_DIR / f"waited.{worker}.json").write_text(
+        json.dumps({"run": _run_id(), "worker": worker, "seconds": seconds}), encoding="utf-8")
+
+
+def build_timeline(since: float) -> dict:
+    """The build of the test run that started at ``since`` (epoch seconds): when it started and ended,
+    and how long each test process waited for it; empty when that run built nothing."""
+    result = _read_json(STATE_DIR / "result.json")
+    if result.get("started", 0) < since:
+        return {}
+    waits = [_read_json(path) for path in sorted(STATE_DIR.glob("waited.*.json"))]
+    return {"started": result["started"], "ended": result["started"] + result["seconds"],
+            "waits": {w["worker"]: w["seconds"] for w in waits if w.get("run") == result["run"]}}
 
 
 def built_html() -> Path:

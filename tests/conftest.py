@@ -54,10 +54,30 @@ def root() -> Path:
 # The book build starts in the background as soon as tests that need it are collected
 
 
+@pytest.fixture(scope="module")
+def site():
+    """The built book, served over HTTP on 127.0.0.1 (waits for this run's build)."""
+    from browser_helpers import built_html, serve
+
+    with serve(built_html()) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium (through Playwright)."""
+    from browser_helpers import launch_chromium
+
+    with launch_chromium() as chromium:
+        yield chromium
+
+
 def _uses_book_build(item) -> bool:
-    """A test in a module that uses the built book (``built_html`` or ``build_book``)."""
+    """A test in a module that uses the built book (``built_html`` or ``build_book``), or one that
+    asks for the served book (``site``)."""
     module = getattr(item, "module", None)
-    return module is not None and any(hasattr(module, name) for name in ("built_html", "build_book"))
+    return ("site" in getattr(item, "fixturenames", ())
+            or module is not None and any(hasattr(module, name) for name in ("built_html", "build_book")))
 
 
 def _needs_book_build(item) -> bool:
@@ -96,9 +116,19 @@ def _schedule_rank(item) -> tuple:
     return (3,) if _uses_book_build(item) else (2,)
 
 
+def _work_unit(item) -> str:
+    """The unit that ``--dist loadscope`` gives one worker: the test's class, or else its file."""
+    return item.nodeid.rsplit("::", 1)[0]
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    items[:] = sorted(items, key=_schedule_rank)  # stable: a file keeps its own order
+    # A unit goes out where its first test stands, so all its tests take the unit's latest rank: a file
+    # with one test that waits for the build waits at the end, not in the middle of the run.
+    ranks: dict[str, tuple] = {}
+    for item in items:
+        ranks[_work_unit(item)] = max(ranks.get(_work_unit(item), ()), _schedule_rank(item))
+    items[:] = sorted(items, key=lambda item: ranks[_work_unit(item)])  # stable: a unit keeps its order
 
 
 def pytest_collection_finish(session):
@@ -158,7 +188,22 @@ def timing_report() -> str:
     for row in sorted(_EXECUTIONS, key=lambda r: -(r["seconds"] or 0)) + _STEPS:
         seconds = "-" if row["seconds"] is None else f"{row['seconds']:.1f}"
         lines.append(f"| {row['what']} | {seconds} | {row['note']} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ["", book_build_timeline()]) + "\n"
+
+
+def book_build_timeline() -> str:
+    """When the background book build ran within this test run, and how long tests waited for it:
+    the build is the run's critical path when the run ends soon after it, or when tests waited long."""
+    from browser_helpers import build_timeline
+
+    timeline = build_timeline(since=_SESSION_START)
+    if not timeline:
+        return "No book build in this run."
+    now = time.time()
+    waits = ", ".join(f"{worker} {s:.0f} s" for worker, s in sorted(timeline["waits"].items())) or "none"
+    return (f"Book build: from {timeline['started'] - _SESSION_START:.0f} s to "
+            f"{timeline['ended'] - _SESSION_START:.0f} s of a {now - _SESSION_START:.0f} s test run; "
+            f"the tests that need it waited for it: {waits}.")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -172,4 +217,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"{seconds:8.1f}  {file}")
     for row in _STEPS:
         terminalreporter.write_line(f"{row['seconds'] or 0:8.1f}  {row['what']} ({row['note']})")
+    terminalreporter.write_line(book_build_timeline())
     terminalreporter.write_line(f"{len(_EXECUTIONS)} notebook executions; full report: {TIMINGS_REPORT.relative_to(ROOT)}")

@@ -6,14 +6,13 @@ headings in order, text contrast, launch and download buttons on notebook pages,
 anchors that resolve, and a layout that fits a phone. A screenshot of each page is saved to
 ``_build/screenshots/<page>.png``. Also: search, favicon, logo, light mode and numbered chapters.
 
-If axe-core is available offline (``AXE_CORE_JS=/path/to/axe.min.js`` or ``node_modules/axe-core``),
-its findings are written to ``_build/accessibility.md``; they are reported, not enforced.
+The served book (``site``) and the browser come from ``conftest.py``; axe-core's accessibility check
+is ``test_browser_accessibility.py``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.error
 import urllib.parse
@@ -25,13 +24,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import unavailable
 from browser_helpers import (
     ROOT,
     SCREENSHOT_DIR,
-    built_html,
     contrast_ratio,
-    launch_chromium,
     page_slug,
     page_source,
     parse_css_colour,
@@ -183,19 +179,6 @@ class BookVisitor:
             page.close()
         self.reports[docname] = report
         return report
-
-
-@pytest.fixture(scope="module")
-def site():
-    html_dir = built_html()
-    with serve(html_dir) as base_url:
-        yield base_url
-
-
-@pytest.fixture(scope="module")
-def browser(site):
-    with launch_chromium() as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module")
@@ -423,57 +406,3 @@ def test_glossary_defines_the_course_terms(visitor):
                  "validation-set", "test-set", "regression", "classification", "logistic-regression",
                  "sigmoid", "threshold", "parameter", "dense-layer"):
         assert f'id="term-{term}"' in html, f"the glossary does not define {term!r}"
-
-
-# --------------------------------------------------------------------------------------------------
-# Optional: axe-core, reported but not enforced
-
-
-_AXE_JS = """
-async () => {
-  const result = await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'best-practice']});
-  return result.violations.map(v => ({
-    id: v.id, impact: v.impact,
-    targets: v.nodes.map(n => n.target.join(' ')),
-    // "content" when a node lies in the page's article (the book's text), else the theme's chrome.
-    inContent: v.nodes.some(n => { const e = document.querySelector(n.target[0]);
-                                   return e && e.closest('article.bd-article') !== null; }),
-  }));
-}
-"""
-
-
-def _axe_script() -> Path | None:
-    candidates = [os.environ.get("AXE_CORE_JS", ""), ROOT / "node_modules" / "axe-core" / "axe.min.js"]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    return None
-
-
-def test_axe_accessibility_report(browser, site):
-    """Run axe-core on every page when it is available offline; write _build/accessibility.md."""
-    script = _axe_script()
-    if script is None:
-        unavailable("axe-core not available (set AXE_CORE_JS to axe.min.js, e.g. from `npm pack axe-core`; "
-                    ".ci/run fetches it)")
-    rows = []
-    page = browser.new_page()
-    try:
-        for docname in PAGES:
-            page.goto(urllib.parse.urljoin(site, f"{docname}.html"), wait_until="load")
-            page.add_script_tag(path=str(script))
-            violations = page.evaluate(_AXE_JS)
-            for v in violations:
-                rows.append((docname, v["id"], v["impact"], len(v["targets"]),
-                             "content" if v["inContent"] else "theme", "; ".join(v["targets"][:3])))
-    finally:
-        page.close()
-    lines = ["| page | rule | impact | nodes | where | examples |", "|---|---|---|---|---|---|"]
-    lines += [f"| {d} | {r} | {i} | {n} | {w} | `{e[:120]}` |" for d, r, i, n, w, e in rows]
-    report = ROOT / "_build" / "accessibility.md"
-    report.write_text("# axe-core findings\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
-    # The theme's chrome is reported only; the book's own content must have no serious problem.
-    serious = [row for row in rows if row[4] == "content" and row[2] in ("serious", "critical")]
-    assert not serious, f"serious accessibility problems in the book's content: {serious}"
