@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -142,7 +142,8 @@ class GradingCases:
     infinite_loop: tuple[str, float]
     #: per-cell timeout for the infinite-loop case (longer than the slowest cell of the solution)
     cell_timeout: int = 30
-    extra: dict = field(default_factory=dict)
+    #: test cells of other questions that a fault makes fail too (a later answer built on a wrong one)
+    also_lost: tuple[str, ...] = ()
 
 
 def solution_notebook(key: str):

@@ -21,6 +21,7 @@ CASES = {
         # and so does q5 (3 points), whose recorded losses come from that mse and no longer match the
         # replayed run: 16 - 2 - 3 = 11
         tampered=("q3_mse", "def mse(y_true, y_pred):\n    return 0.0\n", "q3_mse_test", 11.0),
+        also_lost=("q5_fit_test",),
         # q1 (2 points) never finishes: interrupted, task_type is undefined, the rest is graded, 14
         infinite_loop=("q1_task_types", 14.0),
         cell_timeout=15,

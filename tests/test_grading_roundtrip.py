@@ -3,8 +3,9 @@
 The class of each chapter is the solution, the untouched release, and one faulty submission that carries
 the three faults of ``grading_cases.py`` at once: a wrong answer, a tampered test cell and an infinite loop.
 Each fault's score alone is written out by hand; the faults sit in different questions, so the faulty
-submission must lose exactly the sum of their losses, and each fault's own test must score zero (one
-notebook execution instead of three, since the per-question scores tell the faults apart). The same run is the
+submission must lose exactly the sum of their losses, its faults' own tests scoring zero and every other
+test full marks (one notebook execution instead of three: the per-question scores tell the faults
+apart). The same run is the
 one execution of the exercise notebooks in the test suite: the solution's graded copy proves that it
 earns full marks and passes nbval (``--nbval-lax``: no cell raises, cells tagged
 ``nbval-check-output`` match their stored outputs); the release's graded copy proves that every
@@ -104,9 +105,18 @@ class RoundTrip:
             FAULTY: (faulty_score(key, full), total, "graded"),
         }, graded.stdout + graded.stderr[-3000:]
 
-    def test_the_wrong_answer_fails_its_own_test(self, graded):
-        cell = CASES[graded.key].wrong_answer[0]
-        assert graded.question_scores(FAULTY)[f"{cell}_test"] == 0.0
+    def test_the_faults_cost_their_own_questions_and_nothing_else(self, graded):
+        """Every test cell of the faulty submission scores what the solution's does, but the faults' own
+        tests and the later ones they break (``also_lost``); together they cost the hand-written losses."""
+        key, cases = graded.key, CASES[graded.key]
+        lost = {f"{cases.wrong_answer[0]}_test", cases.tampered[2], f"{cases.infinite_loop[0]}_test",
+                *cases.also_lost}
+        tests = {gid: points for gid, points in graded_cells(solution_notebook(key)).items() if gid.endswith("_test")}
+        assert lost <= set(tests), f"{key}: {sorted(lost - set(tests))} are not graded test cells"
+        scores = graded.question_scores(FAULTY)
+        assert {gid: scores[gid] for gid in tests} == {gid: 0.0 if gid in lost else p for gid, p in tests.items()}
+        full = autograded_points(solution_notebook(key))
+        assert sum(tests[gid] for gid in lost) == full - faulty_score(key, full)
 
     def test_the_loop_is_interrupted_and_fails_its_own_test(self, graded):
         cell = CASES[graded.key].infinite_loop[0]
