@@ -312,10 +312,9 @@ def test_plain_nbgrader_feedback_is_configured_to_strip_hidden_tests(graded_clas
 
 def _student_outputs(course: Path, student: str) -> str:
     """Outputs the student's kernel produced (every cell except the graded tests, which the grader wrote)."""
-    path = course / "autograded" / student / KEY / f"{KEY}.ipynb"
-    if not path.is_file():
+    if not (course / "autograded" / student / KEY / f"{KEY}.ipynb").is_file():
         return ""
-    nb = nbformat.read(path, as_version=4)
+    nb = autograded(course, student)
     parts = []
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata.get("nbgrader", {}).get("solution"):
@@ -378,8 +377,8 @@ def test_no_hidden_test_line_is_recoverable_from_what_students_see(graded_class)
     # and the feedback pages of the attacks that tried hardest
     for student in attacks.LEAKERS:
         assert generate_feedback(course, KEY, student=student)
-        page = (course / "feedback" / student / KEY / f"{KEY}.html").read_text()
-        assert attacks.recoverable(hidden, html.unescape(re.sub(r"<[^>]+>", "", page))) == [], student
+        page = _visible_text(course / "feedback" / student / KEY / f"{KEY}.html")
+        assert attacks.recoverable(hidden, page) == [], student
 
 
 def test_the_detector_finds_hidden_lines_in_every_encoding():

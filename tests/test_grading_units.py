@@ -126,7 +126,7 @@ def test_capabilities_summary_says_what_is_off():
     text = caps.summary()
     assert "network isolation: OFF" in text and "file isolation (private mounts): on" in text
     assert "notice: net namespaces are not permitted" in text
-    policy = grading_sandbox.make_policy(caps, hide=["/x"], keep_ro=[], keep_rw=[], memory_bytes=1, file_size_bytes=2)
+    policy = grading_sandbox.make_policy(caps, keep_ro=[], keep_rw=[], memory_bytes=1, file_size_bytes=2)
     assert (policy.net, policy.mount, policy.pid, policy.user) == (False, True, True, None)
 
 
@@ -172,7 +172,7 @@ def test_sandbox_confines_network_files_memory_and_user(caps, tmp_path):
     kept.chmod(0o777)
     server = socket.create_server(("127.0.0.1", 0))
     policy = grading_sandbox.make_policy(
-        caps, hide=[str(tmp_path), *grading_sandbox.DEFAULT_HIDDEN], keep_ro=[*grading_worker.kernel_needs(), str(kept)],
+        caps, keep_ro=[*grading_worker.kernel_needs(), str(kept)],
         keep_rw=[], memory_bytes=2 << 30, file_size_bytes=1 << 20,
     )
     policy.dump(tmp_path / "policy.json")
@@ -197,7 +197,7 @@ def test_sandbox_confines_network_files_memory_and_user(caps, tmp_path):
 
 
 def test_sandbox_kills_everything_the_kernel_started(caps, tmp_path):
-    policy = grading_sandbox.make_policy(caps, hide=list(grading_sandbox.DEFAULT_HIDDEN), keep_ro=grading_worker.kernel_needs(),
+    policy = grading_sandbox.make_policy(caps, keep_ro=grading_worker.kernel_needs(),
                                          keep_rw=[], memory_bytes=None, file_size_bytes=None)
     policy.dump(tmp_path / "policy.json")
     marker = f"dlcourse-orphan-{os.getpid()}"
@@ -213,7 +213,7 @@ def test_kernel_dies_when_its_launcher_is_killed(caps, tmp_path):
 
     Dropping to ``nobody`` clears the parent-death signal, so the launcher must re-arm it after.
     """
-    policy = grading_sandbox.make_policy(caps, hide=list(grading_sandbox.DEFAULT_HIDDEN), keep_ro=grading_worker.kernel_needs(),
+    policy = grading_sandbox.make_policy(caps, keep_ro=grading_worker.kernel_needs(),
                                          keep_rw=[], memory_bytes=None, file_size_bytes=None)
     policy.dump(tmp_path / "policy.json")
     marker = f"dlcourse-kernel-{os.getpid()}"

@@ -33,18 +33,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 import nbformat  # noqa: E402
 
 from conftest import release_path  # noqa: E402
-from course import replace_cell, solution_notebook  # noqa: E402
+from course import make_course, replace_cell, solution_notebook, submit  # noqa: E402
 from grading_cases import CASES  # noqa: E402
 
 BIN = Path(sys.executable).parent
-
-
-def make_course(folder: Path, key: str) -> Path:
-    folder.mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", folder)
-    for sub in ("solutions", "notebooks"):
-        shutil.copytree(ROOT / sub / key, folder / sub / key)
-    return folder
 
 
 def build(course: Path, key: str, n: int) -> None:
@@ -54,9 +46,7 @@ def build(course: Path, key: str, n: int) -> None:
              ("wrong", replace_cell(sol, cell, code))]
     for i in range(n):
         name, nb = kinds[i % 3]
-        folder = course / "submitted" / f"{name}_{i:03d}" / key
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / f"{key}.ipynb")
+        submit(course, key, f"{name}_{i:03d}", nb)
 
 
 def totals(course: Path, key: str) -> dict[str, str]:
@@ -99,7 +89,9 @@ def sandbox_start_cost(repeat: int = 5) -> tuple[float, float]:
 
 
 def bench(key: str, n: int, workers: int, cell_timeout: int, env: dict, tmp: Path) -> dict:
-    seq, par = make_course(tmp / key / "sequential", key), make_course(tmp / key / "parallel", key)
+    for run in ("sequential", "parallel"):
+        (tmp / key / run).mkdir(parents=True)
+    seq, par = (make_course(tmp / key / run, [key], generate=False) for run in ("sequential", "parallel"))
     build(seq, key, n)
     subprocess.run([str(BIN / "nbgrader"), "generate_assignment", key, "--force"], cwd=seq, env=env,
                    check=True, capture_output=True)

@@ -11,7 +11,7 @@ import nbformat
 
 from conftest import ROOT, release_path, unavailable
 from course import replace_cell as replace  # noqa: F401  (re-exported for the grading tests)
-from course import solution_notebook
+from course import graded_cells, solution_notebook
 
 KEY = "ch01_learning_from_data"
 
@@ -75,8 +75,7 @@ def submit(course: Path, student: str, nb=None, *, name: str | None = None, raw:
 
 def points() -> dict[str, float]:
     """grade_id -> points of every graded cell of the release (tests and manually graded answers)."""
-    return {gid(c): float(c.metadata["nbgrader"].get("points", 0)) for c in release().cells
-            if c.metadata.get("nbgrader", {}).get("grade")}
+    return graded_cells(release())
 
 
 def graded_test_ids() -> list[str]:

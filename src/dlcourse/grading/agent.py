@@ -74,7 +74,7 @@ def _answer(request: dict) -> tuple[Any, list]:
     if op == "call":
         result = target(*args, **{str(k): v for k, v in kwargs.items()})
         for i, arg in enumerate(args):  # weights of Keras arguments after the call, for the grader's copies
-            if plain._is_keras(arg):  # (never imports Keras where the notebook does not use it)
+            if plain.is_keras(arg):  # (never imports Keras where the notebook does not use it)
                 updates.append([i, [plain.encode(w) for w in arg.get_weights()]])
         return result, updates
     raise ValueError(f"unknown request {op!r}")

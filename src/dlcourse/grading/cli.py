@@ -136,7 +136,6 @@ def grade_class(
     notebook_timeout: int = 1800,
     memory_bytes: int | None = 8 << 30,
     expose: tuple[str, ...] = (),
-    hide: tuple[str, ...] = (),
     progress: bool = True,
     max_files: int = 200,
     max_bytes: int = 64 << 20,
@@ -165,7 +164,6 @@ def grade_class(
         "notebook_timeout": notebook_timeout,
         "memory_bytes": memory_bytes,
         "expose": [str(Path(p).resolve()) for p in expose],
-        "hide": [str(Path(p).resolve()) for p in hide],
         "max_files": max_files,
         "max_bytes": max_bytes,
     }
@@ -252,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebook-timeout", type=int, default=1800, help="seconds per submission (default 1800)")
     p.add_argument("--memory-limit", default="8G", help="address-space limit of each kernel (default 8G; 'none')")
     p.add_argument("--expose", action="append", default=[], help="extra folder the kernel may read")
-    p.add_argument("--hide", action="append", default=[], help="extra folder hidden from the kernel")
+    p.add_argument("--hide", action="append", default=[], help="no longer needed, accepted for old scripts: "
+                   "the kernel sees only the allowlist and the --expose folders")
     p.add_argument("--max-files", type=int, default=200, help="most files in one submission (default 200)")
     p.add_argument("--max-size", default="64M", help="largest submission, all files together (default 64M)")
     p.add_argument("--course-root", default=".", help="course folder (default: current folder)")
@@ -279,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         results = grade_class(
             root, args.assignment, workers=args.workers, scheduler=args.scheduler, db_url=args.db_url,
             students=args.student, cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-            memory_bytes=parse_size(args.memory_limit), expose=tuple(args.expose), hide=tuple(args.hide),
+            memory_bytes=parse_size(args.memory_limit), expose=tuple(args.expose),
             progress=not args.no_progress, max_files=args.max_files,
             max_bytes=parse_size(args.max_size) or (64 << 20),
         )

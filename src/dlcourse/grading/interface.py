@@ -175,11 +175,9 @@ class StudentKernel:
         return InterfaceError(message)
 
     def call(self, ident: int, args: tuple, kwargs: dict) -> Any:
-        from .plain import _is_keras
-
         encoded = self.encode_args(args)
         kw = plain.encode({str(k): v for k, v in kwargs.items()}, None, self._ref_or_remote)
-        keras_args = [a if _is_keras(a) else None for a in args]
+        keras_args = [a if plain.is_keras(a) else None for a in args]
         return self.request({"op": "call", "h": ident, "args": encoded, "kwargs": kw}, keras_args)
 
     def get(self, name: str) -> Any:

@@ -44,7 +44,8 @@ class PlainDataError(ValueError):
     """A value that is not plain data, or data that does not decode to plain data."""
 
 
-def _is_keras(value: Any) -> bool:
+def is_keras(value: Any) -> bool:
+    """A Keras model or layer (never imports Keras for a value that is not one of its objects)."""
     module = type(value).__module__ or ""
     if not module.startswith("keras"):
         return False
@@ -130,12 +131,12 @@ def encode(value: Any, handle: Callable[[Any], int] | None = None, ref: Callable
         return _frame(value, kind, depth)
     module = type(value).__module__ or ""
     if module.startswith(("tensorflow", "keras")) and hasattr(value, "numpy") and hasattr(value, "dtype") \
-            and not _is_keras(value):
+            and not is_keras(value):
         try:  # a tensor or a variable: its values
             return encode(np.asarray(value), handle, ref, depth + 1)
         except Exception:  # noqa: BLE001
             pass
-    if _is_keras(value):
+    if is_keras(value):
         out = {"__keras__": _keras_payload(value)}
         if handle is not None:
             out["__h__"] = handle(value)
@@ -155,8 +156,12 @@ def encode(value: Any, handle: Callable[[Any], int] | None = None, ref: Callable
     return {"__h__": handle(value), "type": type(value).__name__[:60]}
 
 
+def _under(module: str, roots: tuple[str, ...]) -> bool:
+    return any(module == m or module.startswith(m + ".") for m in roots)
+
+
 def _ref_module(module: str) -> bool:
-    return any(module == m or module.startswith(m + ".") for m in REF_MODULES + CHECK_MODULES)
+    return _under(module, REF_MODULES + CHECK_MODULES)
 
 
 def function_path(value: Any) -> list[str] | None:
@@ -299,7 +304,7 @@ def decode(data: Any, resolve_handle: Callable[[dict], Any] | None = None,
         return resolve_handle(data)
     if key == "__fn__" and type(body) is list and len(body) == 2 and all(type(s) is str for s in body):
         module, name = body
-        checks = any(module == m or module.startswith(m + ".") for m in CHECK_MODULES)
+        checks = _under(module, CHECK_MODULES)
         if not _ref_module(module) or (name.startswith("_") and not checks) or name.startswith("__"):
             raise PlainDataError(f"{module}.{name} cannot be passed by reference")
         import importlib

@@ -171,9 +171,7 @@ class HardenedExecute(Execute):
         if self._remote_timeouts > timeouts:
             self._incident(cell, index, "timeout", f"the notebook's code did not answer within {self.timeout} s; interrupted")
             if not self._responsive(index):
-                self._incident(cell, index, "stuck", "ignored the interrupt; the kernel was restarted")
-                self._restart()
-                self._replay(index)
+                self._recover_stuck(cell, index)
         return cell
 
     def preprocess_cell(self, cell, resources, index):
@@ -201,8 +199,7 @@ class HardenedExecute(Execute):
                 "error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue} The kernel was restarted."],
             ))
             self.nb.cells[index] = cell
-            self._restart()
-            self._replay(index)
+            self._restart_and_replay(index)
             return cell, resources
         if not any(o.output_type == "error" for o in cell.outputs):
             self._done.append(index)
@@ -217,9 +214,7 @@ class HardenedExecute(Execute):
         if timed_out and not self._responsive(index):
             # The code ignored the interrupt (for example it blocks SIGINT): restart and replay,
             # or every later cell would wait for it in turn.
-            self._incident(cell, index, "stuck", "ignored the interrupt; the kernel was restarted")
-            self._restart()
-            self._replay(index)
+            self._recover_stuck(cell, index)
         return cell, resources
 
     def _responsive(self, index: int, seconds: int = 10) -> bool:
@@ -230,6 +225,15 @@ class HardenedExecute(Execute):
             return False
         finally:
             self.timeout = saved
+
+    def _recover_stuck(self, cell, index: int) -> None:
+        """A cell that ignored the interrupt: record it, restart the kernel and replay the cells before."""
+        self._incident(cell, index, "stuck", "ignored the interrupt; the kernel was restarted")
+        self._restart_and_replay(index)
+
+    def _restart_and_replay(self, index: int) -> None:
+        self._restart()
+        self._replay(index)
 
     def _restart(self) -> None:
         from jupyter_core.utils import run_sync
@@ -253,15 +257,15 @@ class RestoreMissingCells(NbGraderPreprocessor):
             template = nbformat.read(path, as_version=4)
         except FileNotFoundError:
             return nb, resources
-        present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+        present = {_nbgrader(c).get("grade_id") for c in nb.cells}
         last_seen = -1  # index in nb after which the next missing template cell goes
         restored = []
         for tcell in template.cells:
-            gid = tcell.metadata.get("nbgrader", {}).get("grade_id")
+            gid = _nbgrader(tcell).get("grade_id")
             if gid is None:
                 continue
             if gid in present:
-                last_seen = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
+                last_seen = next(i for i, c in enumerate(nb.cells) if _nbgrader(c).get("grade_id") == gid)
                 continue
             new = copy.deepcopy(tcell)
             if new.cell_type == "code":

@@ -78,8 +78,8 @@ ETC_RO = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/loca
           "/etc/nsswitch.conf", "/etc/fonts", "/etc/mime.types", "/etc/alternatives")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
-#: Folders hidden from every kernel besides the course root and the grading folders.
-DEFAULT_HIDDEN = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/root", "/home", "/var/lib/postgresql", "/srv", "/mnt", "/media")
+#: The namespaces a kernel gets, by the name of the Capabilities/Policy field that switches each on.
+NAMESPACES = {"net": CLONE_NEWNET, "mount": CLONE_NEWNS, "pid": CLONE_NEWPID, "ipc": CLONE_NEWIPC, "uts": CLONE_NEWUTS}
 
 
 @dataclass
@@ -125,7 +125,6 @@ class Policy:
     uts: bool = True
     userns: bool = False
     user: str | None = "nobody"
-    hide: list[str] = field(default_factory=list)
     keep_ro: list[str] = field(default_factory=list)
     keep_rw: list[str] = field(default_factory=list)
     tmpfs_size: str = "256m"
@@ -244,11 +243,8 @@ def _probe_here() -> Capabilities:
         if not use_userns:
             caps.notes.append("unprivileged user namespaces are not permitted: no network, file, process or IPC isolation")
             return caps
-    caps.net = _probe_child(CLONE_NEWNET, use_userns)
-    caps.mount = _probe_child(CLONE_NEWNS, use_userns)
-    caps.pid = _probe_child(CLONE_NEWPID, use_userns)
-    caps.ipc = _probe_child(CLONE_NEWIPC, use_userns)
-    caps.uts = _probe_child(CLONE_NEWUTS, use_userns)
+    for name, flag in NAMESPACES.items():
+        setattr(caps, name, _probe_child(flag, use_userns))
     try:
         pwd.getpwnam("nobody")
         caps.drop_user = caps.root
@@ -256,7 +252,7 @@ def _probe_here() -> Capabilities:
         caps.notes.append("no user 'nobody': the kernel keeps the grader's user")
     if not caps.root:
         caps.notes.append("not root: the kernel keeps the grader's user (inside a user namespace)")
-    for name in ("net", "mount", "pid", "ipc", "uts"):
+    for name in NAMESPACES:
         if not getattr(caps, name):
             caps.notes.append(f"{name} namespaces are not permitted here: that isolation is OFF")
     if caps.root:
@@ -281,23 +277,17 @@ def probe() -> Capabilities:
         return Capabilities(notes=[f"isolation probe failed: {out.stderr.strip()[-300:]}"])
 
 
-def make_policy(caps: Capabilities, *, hide=(), keep_ro, keep_rw, memory_bytes, file_size_bytes) -> Policy:
+def make_policy(caps: Capabilities, *, keep_ro, keep_rw, memory_bytes, file_size_bytes) -> Policy:
     """The policy that applies every isolation ``caps`` allows (Instructors' guide).
 
-    ``hide`` is kept for compatibility: with the allowlisted root nothing outside ``keep_ro`` and
-    ``keep_rw`` is visible anyway.
+    With the allowlisted root, nothing outside ``keep_ro`` and ``keep_rw`` is visible to the kernel.
     """
     return Policy(
         memory_bytes=memory_bytes,
         file_size_bytes=file_size_bytes,
-        net=caps.net,
-        mount=caps.mount,
-        pid=caps.pid,
-        ipc=caps.ipc,
-        uts=caps.uts,
+        **{name: getattr(caps, name) for name in NAMESPACES},
         userns=not caps.root and caps.userns,
         user="nobody" if caps.drop_user else None,
-        hide=[str(p) for p in hide],
         keep_ro=[str(p) for p in keep_ro],
         keep_rw=[str(p) for p in keep_rw],
     )
@@ -393,6 +383,13 @@ def kernel_env(policy: Policy, home: str, tmpdir: str) -> dict[str, str]:
     return env
 
 
+def _chown_tree(folder: str, uid: int, gid: int) -> None:
+    """Give ``folder`` and everything in it to the kernel's user (links themselves, never their targets)."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in [dirpath] + [os.path.join(dirpath, n) for n in dirnames + filenames]:
+            os.lchown(name, uid, gid)
+
+
 def _launch(policy: Policy, argv: list[str]) -> None:
     """Child side: confine this process, then exec the kernel (never returns)."""
     libc_prctl = _libc.prctl
@@ -404,8 +401,8 @@ def _launch(policy: Policy, argv: list[str]) -> None:
     font_caches = sorted(Path(os.path.expanduser("~/.cache/matplotlib")).glob("fontlist-*.json"))
     fonts = {p.name: p.read_bytes() for p in font_caches}
     if policy.uts:
-        socket_name = b"sandbox"
-        _libc.sethostname(socket_name, len(socket_name))
+        hostname = b"sandbox"
+        _libc.sethostname(hostname, len(hostname))
     if policy.mount:
         workdir = _build_root(policy, workdir)
         home = "/tmp/.dlcourse-home"
@@ -423,13 +420,8 @@ def _launch(policy: Policy, argv: list[str]) -> None:
     env = kernel_env(policy, home, "/tmp" if policy.mount else home)
     if policy.user:
         user = pwd.getpwnam(policy.user)
-        for dirpath, dirnames, filenames in os.walk(home):
-            for name in [dirpath] + [os.path.join(dirpath, n) for n in dirnames + filenames]:
-                os.chown(name, user.pw_uid, user.pw_gid)
-        if policy.mount:
-            for dirpath, dirnames, filenames in os.walk(workdir):
-                for name in [dirpath] + [os.path.join(dirpath, n) for n in dirnames + filenames]:
-                    os.lchown(name, user.pw_uid, user.pw_gid)
+        for folder in (home, workdir) if policy.mount else (home,):
+            _chown_tree(folder, user.pw_uid, user.pw_gid)
         _set_limits(policy)
         os.setgroups([])
         os.setgid(user.pw_gid)
@@ -466,9 +458,7 @@ def run_confined(policy: Policy, argv: list[str]) -> int:
     if policy.pid_dir:
         Path(policy.pid_dir, str(os.getpid())).touch()
     _join_cgroup(policy)
-    flags = (CLONE_NEWNET if policy.net else 0) | (CLONE_NEWNS if policy.mount else 0)
-    flags |= (CLONE_NEWPID if policy.pid else 0) | (CLONE_NEWIPC if policy.ipc else 0)
-    flags |= CLONE_NEWUTS if policy.uts else 0
+    flags = sum(flag for name, flag in NAMESPACES.items() if getattr(policy, name))
     if flags:
         uid, gid = os.getuid(), os.getgid()
         _unshare(flags | (CLONE_NEWUSER if policy.userns else 0))

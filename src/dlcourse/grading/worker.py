@@ -92,6 +92,7 @@ def make_job(
 
 
 @functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
 def capabilities() -> sandbox.Capabilities:
     """Isolation features of the machine this process runs on, probed once (Instructors' guide)."""
     return sandbox.probe()
@@ -110,19 +111,6 @@ def kernel_needs() -> list[str]:
     except Exception:  # noqa: BLE001  (a course without datasets)
         pass
     return sorted(paths)
-
-
-def kernel_hidden() -> list[str]:
-    """Folders hidden from every kernel besides the defaults: the source checkout ``dlcourse`` runs from.
-
-    Instructors' guide. When the package is installed in editable mode from a course repository,
-    that repository (its ``solutions/`` and ``.git``) is hidden too; the package itself comes back
-    read-only through :func:`kernel_needs`.
-    """
-    import dlcourse
-
-    repo = Path(dlcourse.__file__).resolve().parents[2]
-    return [str(repo)] if (repo / "pyproject.toml").is_file() else []
 
 
 def _write_tree(folder: Path, files: dict[str, bytes]) -> None:
@@ -231,13 +219,9 @@ def _kill_launchers(folder: Path) -> None:
             pass
 
 
-def _remove_cgroup(base: Path) -> None:
+def _remove_cgroup(folder: Path | None) -> None:
     """Remove the kernels' cgroup of a finished submission (killing what is left in it)."""
-    caps = capabilities()
-    if not caps.cgroup:
-        return
-    folder = Path(caps.cgroup, f"dlcourse-{base.name}")
-    if not folder.is_dir():
+    if folder is None or not folder.is_dir():
         return
     try:
         (folder / "cgroup.kill").write_text("1")
@@ -263,6 +247,7 @@ def run_job(job: dict) -> dict:
     result = {"student": job["student"], "status": "graded", "reason": "", "notebooks": {}, "incidents": [],
               "timestamp": job["submission"].get("timestamp.txt", b"").decode().strip() or None}
     base = Path(tempfile.mkdtemp(prefix="dlcourse-grade-", dir=opts.get("tmp_dir")))
+    cgroup: Path | None = None  # the kernels' own cgroup, where the machine has one
     try:
         root = base / "course"
         a, s = job["assignment"], job["student"]
@@ -291,16 +276,15 @@ def run_job(job: dict) -> dict:
             result.update(status="failed", reason=problem)  # nothing nbgrader could grade
             return result
         caps = capabilities()
-        hide = [*sandbox.DEFAULT_HIDDEN, *kernel_hidden(), job["course_root"], str(base.parent), str(base),
-                *opts.get("hide", [])]
         policy = sandbox.make_policy(
-            caps, hide=hide, keep_ro=kernel_needs() + list(opts.get("expose", [])), keep_rw=[str(ipc)],
+            caps, keep_ro=kernel_needs() + list(opts.get("expose", [])), keep_rw=[str(ipc)],
             memory_bytes=opts.get("memory_bytes"), file_size_bytes=opts.get("file_size_bytes", 256 << 20),
         )
         policy.pid_dir = str(base / "pids")
         policy.pythonpath = [str(Path(__file__).resolve().parents[2])]  # the dlcourse package graded with
         if caps.cgroup:
-            policy.cgroup = str(Path(caps.cgroup, f"dlcourse-{base.name}"))
+            cgroup = Path(caps.cgroup, f"dlcourse-{base.name}")
+            policy.cgroup = str(cgroup)
         (base / "pids").mkdir()
         policy.dump(base / "policy.json")
         uses_keras = any(b"import keras" in data or b"import tensorflow" in data
@@ -346,7 +330,7 @@ def run_job(job: dict) -> dict:
         return result
     finally:
         result["seconds"] = round(time.monotonic() - start, 1)
-        _remove_cgroup(base)
+        _remove_cgroup(cgroup)
         shutil.rmtree(base, ignore_errors=True)
 
 
