@@ -18,7 +18,7 @@ export PYTHONHASHSEED := 0
 
 ASSIGNMENTS := $(notdir $(wildcard solutions/ch*))
 
-.PHONY: help venv book book-clean lab release test test-fast grade bench clean publish student-kit
+.PHONY: help venv book book-clean lab release test test-fast grade bench experiments clean publish student-kit
 
 help:
 	@echo "make book       build the book into _build/html and open it"
@@ -28,6 +28,7 @@ help:
 	@echo "make test-fast  the quick loop (under 2 minutes): no notebook execution, book build, grading or browser"
 	@echo "make grade A=ch01_learning_from_data [ARGS=\"--workers 4\"]   autograde a whole class in parallel"
 	@echo "make bench      print the benchmark report (notebooks, book build, grading throughput)"
+	@echo "make experiments [ARGS=\"ch09\"]   rerun the pages' recorded experiments (book/chNN/results/)"
 	@echo "make student-kit DEST=../course-kit   the public students' repository: no solutions, no grading"
 	@echo "make publish    build the book and push _build/html to the gh-pages branch (ghp-import)"
 	@echo "make bench ARGS=\"--last-tests --no-book --no-notebooks --grading 0\"   the last test run's timings"
@@ -72,6 +73,11 @@ grade: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/benchmark.py $(ARGS)
+
+# The pages' slow experiments (cells tagged experiment:NAME) over all their seeds; each writes
+# book/<chapter>/results/NAME.json, which the page plots. ARGS="--list" shows which are stale.
+experiments: $(STAMP)
+	$(BIN)/python tools/experiments.py $(ARGS)
 
 # Publishing by hand (the GitHub Pages workflow in .github/workflows/book.yml does the same on push).
 publish: book
