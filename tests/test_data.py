@@ -511,3 +511,46 @@ def test_scanner_ignores_prose():
             "```python\nkeras.datasets.mnist.load_data()\n```\n\n"
             "```{code-cell} ipython3\nimport numpy as np\n```\n")
     assert scan_myst(page) == []
+
+
+# --- the one wine split (split_red_wine) -------------------------------------------------------------
+
+def test_wine_split_has_no_duplicate_across_or_within_its_parts():
+    from dlcourse.data import load_red_wine, split_red_wine
+
+    parts = split_red_wine()
+    assert [len(p) for p in parts] == [951, 204, 204]
+    together = pd.concat(parts)
+    assert not together.duplicated().any(), "a wine appears twice"
+    assert len(together) == len(load_red_wine().drop_duplicates()) == 1359
+    assert not set(parts.train.index) & (set(parts.val.index) | set(parts.test.index))
+
+
+def test_wine_split_is_the_same_every_time_and_changes_with_the_seed():
+    from dlcourse.data import split_red_wine
+
+    first, again, other = split_red_wine(), split_red_wine(), split_red_wine(seed=1)
+    assert all(a.index.equals(b.index) for a, b in zip(first, again))
+    assert not first.val.index.equals(other.val.index)
+
+
+def test_wine_split_arrays_are_standardised_with_the_training_part_only():
+    from dlcourse.data import split_red_wine
+
+    parts = split_red_wine()
+    arrays = parts.arrays()
+    assert np.allclose(arrays["X_train"].mean(axis=0), 0, atol=1e-5)
+    assert np.allclose(arrays["X_train"].std(axis=0), 1, atol=1e-4)
+    train = parts.train.drop(columns="quality").to_numpy()
+    expected_val = (parts.val.drop(columns="quality").to_numpy() - train.mean(0)) / train.std(0)
+    assert np.allclose(arrays["X_val"], expected_val, atol=1e-5)
+    assert arrays["y_test"].dtype == np.float32 and len(arrays["y_test"]) == 204
+    raw = parts.arrays(["alcohol"], standardise=False)
+    assert np.array_equal(raw["X_val"][:, 0], parts.val["alcohol"].to_numpy("float32"))
+
+
+def test_wine_split_rejects_fractions_that_leave_no_training_rows():
+    from dlcourse.data import split_red_wine
+
+    with pytest.raises(ValueError, match="fractions"):
+        split_red_wine(val=0.6, test=0.5)

@@ -11,6 +11,7 @@ the exercises or the tests.
 loader                      file                      introduced in
 ==========================  ========================  =======================================
 :func:`load_red_wine`       ``winequality_red.csv``   Chapter 1 (``ch01_learning_from_data``)
+:func:`split_red_wine`      (the one wine split)      Chapter 1 (``ch01_learning_from_data``)
 :func:`load_ionosphere`     ``ionosphere.csv``        Chapter 7 (``ch07_binary_classification``)
 :func:`load_mnist`          ``mnist_10k.npz``         Chapter 8 (``ch08_convnets``)
 :func:`load_fashion_mnist`  ``fashion_mnist_25k.npz`` Chapter 8 (``ch08_convnets``)
@@ -30,6 +31,7 @@ import os
 import threading
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -45,6 +47,8 @@ __all__ = [
     "get_data_dir",
     "dataset_path",
     "load_red_wine",
+    "WineSplit",
+    "split_red_wine",
     "load_ionosphere",
     "load_mnist",
     "load_fashion_mnist",
@@ -208,6 +212,61 @@ def load_red_wine(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     df = _read("winequality_red.csv", data_dir,
                lambda p: pd.read_csv(p, dtype={c: "float64" for c in WINE_FEATURES} | {"quality": "int64"}))
     return df.copy()
+
+
+class WineSplit(NamedTuple):
+    """The course's one split of the red wines: ``train``, ``val`` and ``test`` DataFrames.
+
+    Made by :func:`split_red_wine`; introduced in Chapter 1 (``ch01_learning_from_data``).
+    Each part keeps the row labels of :func:`load_red_wine`.
+    """
+
+    train: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+
+    def arrays(self, features=WINE_FEATURES, *, standardise: bool = True) -> dict[str, np.ndarray]:
+        """``X_train, y_train, X_val, y_val, X_test, y_test`` as float32 arrays, in a dict.
+
+        With ``standardise=True`` every feature is centred and scaled with the *training* part's mean
+        and standard deviation (NumPy's, ``ddof=0``), so nothing of the validation or test wines
+        enters the scaling. Introduced in Chapter 2 (``ch02_neurons``).
+        """
+        features = list(features)
+        train = self.train[features].to_numpy("float64")
+        mean, std = (train.mean(axis=0), train.std(axis=0)) if standardise else (0.0, 1.0)
+        out = {}
+        for name, part in zip(("train", "val", "test"), self):
+            X = (part[features].to_numpy("float64") - mean) / std
+            out[f"X_{name}"] = X.astype("float32")
+            out[f"y_{name}"] = part["quality"].to_numpy("float32")
+        return out
+
+
+def split_red_wine(wine: pd.DataFrame | None = None, *, val: float = 0.15, test: float = 0.15,
+                   seed: int = 0, data_dir: str | os.PathLike | None = None) -> WineSplit:
+    """The course's split of the red wines into training, validation and test parts (70/15/15).
+
+    The data hold 240 exact duplicate rows (1,359 distinct wines among 1,599). A random split of the
+    rows would put copies of a validation wine in the training set: a leak that flatters every
+    model (Chapter 1). This split first keeps one row of each distinct wine, then shuffles them with
+    ``seed`` and cuts ``val`` and ``test`` fractions off the front: 951 training, 204 validation and
+    204 test wines with the defaults. Every chapter that uses wine uses this split, so their
+    numbers are comparable. Introduced in Chapter 1 (``ch01_learning_from_data``).
+
+    >>> parts = split_red_wine()
+    >>> len(parts.train), len(parts.val), len(parts.test)
+    (951, 204, 204)
+    """
+    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
+        raise ValueError(f"val ({val}) and test ({test}) must be fractions that leave training rows")
+    wine = load_red_wine(data_dir) if wine is None else wine
+    distinct = wine[~wine.duplicated()]
+    order = np.random.default_rng(seed).permutation(len(distinct))
+    n_val, n_test = int(round(val * len(distinct))), int(round(test * len(distinct)))
+    parts = order[:n_val], order[n_val:n_val + n_test], order[n_val + n_test:]
+    val_part, test_part, train_part = (distinct.iloc[np.sort(rows)] for rows in parts)
+    return WineSplit(train_part, val_part, test_part)
 
 
 def load_ionosphere(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
