@@ -7,6 +7,9 @@ comparison reads the executed copy from the build's execution cache instead of r
 
 from __future__ import annotations
 
+import re
+import sys
+
 import nbformat
 import pytest
 
@@ -62,3 +65,70 @@ def test_book_figures_have_captions_and_alt_text(notebook):
         assert cell.metadata.mystnb.figure.get("name", "").startswith("fig-")
         assert len(cell.metadata.mystnb.get("image", {}).get("alt", "")) > 20, cell.source[:60]
         assert any("image/png" in o.get("data", {}) for o in cell.outputs), "figure cells keep their output"
+
+
+def _headings(nb) -> list[tuple[int, str]]:
+    return [(i, line[3:].strip()) for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+            for line in c.source.splitlines() if line.startswith("## ")]
+
+
+@pytest.mark.parametrize("notebook", BOOK_NOTEBOOKS)
+def test_book_page_ends_with_its_summary_then_its_exercises(notebook):
+    nb = nbformat.read(ROOT / notebook, as_version=4)
+    headings = _headings(nb)
+    assert [title for _, title in headings[-2:]] == ["Summary", "Exercises"], (
+        f"the last sections are {[t for _, t in headings[-3:]]}; Summary and Exercises go last")
+    summary_cell = headings[-2][0]
+    after = [c for c in nb.cells[summary_cell:] if c.cell_type == "code"
+             and "remove-cell" not in c.metadata.get("tags", [])]
+    assert not after, "no code (a table, a figure) after the Summary"
+
+
+@pytest.mark.parametrize("key", ASSIGNMENTS)
+def test_chapter_page_lists_the_exercise_notebooks_own_questions(key):
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from tidy_pages import exercise_list, questions
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+
+    assert len(questions(key)) >= 5, "the notebook's questions are headed '## Question N — Title (P points)'"
+    page = nbformat.read(ROOT / "book" / key / "index.ipynb", as_version=4)
+    exercises = page.cells[_headings(page)[-1][0]].source.split("## Exercises", 1)[-1]
+    assert exercise_list(key) in exercises, (
+        "the page's list of questions is not the notebook's: run `python tools/tidy_pages.py`")
+
+
+# A compared output must not depend on rounding: no negative zero, no digits beyond what a float carries.
+NEGATIVE_ZERO = re.compile(r"(?<![\w.])-0(?:\.0+)?(?![\d.]*[1-9])(?![\w.])")
+TOO_MANY_DIGITS = re.compile(r"\d*\.\d{16,}|\d+\.\d*e[-+]?\d+", re.I)
+
+
+def rounding_noise(text: str) -> list[str]:
+    """The tokens of an output that show rounding noise: ``-0.0`` or a float printed with 16+ decimals."""
+    found = [m.group(0) for m in NEGATIVE_ZERO.finditer(text)]
+    found += [m.group(0) for m in TOO_MANY_DIGITS.finditer(text)
+              if len(re.sub(r"\D", "", m.group(0).lower().split("e")[0]).lstrip("0")) > 15]
+    return found
+
+
+def test_rounding_noise_detector_finds_negative_zeros_and_long_floats():
+    assert rounding_noise("w = [-0.0, 0.5]") == ["-0.0"]
+    assert rounding_noise("b = -0.000 and -0") == ["-0.000", "-0"]
+    assert rounding_noise("0.30000000000000004") == ["0.30000000000000004"]
+    assert rounding_noise("-0.05, -0.0012, 10-0, 1.0e-05, 0.1234567890123") == []
+
+
+NOTEBOOKS_WITH_STORED_OUTPUTS = BOOK_NOTEBOOKS + [solution_path(k).relative_to(ROOT).as_posix() for k in ASSIGNMENTS]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS_WITH_STORED_OUTPUTS)
+def test_compared_outputs_carry_no_rounding_noise(notebook):
+    nb = nbformat.read(ROOT / notebook, as_version=4)
+    noisy = {}
+    for i in checked_cells(nb):
+        text = "\n".join(o.get("text", "") + "".join(o.get("data", {}).get("text/plain", ""))
+                         for o in nb.cells[i].outputs)
+        if rounding_noise(text):
+            noisy[i] = rounding_noise(text)
+    assert not noisy, f"compared cells print rounding noise (format them): {noisy}"

@@ -6,7 +6,10 @@ For every ``book/ch*/index.ipynb`` given (default: all of them):
   code cell right after their cell, tagged ``remove-cell``; their stored ``display_data``
   outputs move with them, so no re-execution is needed;
 * ``from myst_nb import glue`` moves into a ``remove-cell`` cell after the imports;
-* a ``# NBVAL_CHECK_OUTPUT`` comment becomes the cell tag ``nbval-check-output``.
+* a ``# NBVAL_CHECK_OUTPUT`` comment becomes the cell tag ``nbval-check-output``;
+* the page's Exercises section gets the list of its exercise notebook's questions (titles and
+  points, from ``solutions/<key>/<key>.ipynb``), between two HTML comments, so the page never
+  promises questions the notebook does not ask.
 
 A glue statement only moves when no later statement of its cell assigns a name it reads, so
 the glued value is the same; otherwise the tool stops and names the cell (fix it by hand).
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import re
 import sys
 from pathlib import Path
 
@@ -138,6 +142,44 @@ def tidy(nb, where: str = "notebook"):
     return nb
 
 
+QUESTION = re.compile(r"^##\s+Question\s+(\d+)\s+[—-]+\s+(.+?)\s+\((\d+(?:\.\d+)?\s+points?(?:,[^)]*)?)\)\s*$", re.M)
+LIST_BEGIN = "<!-- questions: written by tools/tidy_pages.py from the exercise notebook -->"
+LIST_END = "<!-- end of questions -->"
+
+
+def questions(key: str, root: Path = ROOT) -> list[tuple[int, str, str]]:
+    """(number, title, points) of the exercise notebook's "## Question N — Title (P points)" headings.
+
+    ``points`` is the parenthesis as written, e.g. "3 points" or "2 points, graded by your instructor".
+    """
+    nb = nbformat.read(root / "solutions" / key / f"{key}.ipynb", as_version=4)
+    return [(int(m.group(1)), m.group(2), m.group(3)) for c in nb.cells if c.cell_type == "markdown"
+            for m in QUESTION.finditer(c.source)]
+
+
+def exercise_list(key: str, root: Path = ROOT) -> str:
+    """The Markdown list of a chapter's exercise questions, between its two marker comments."""
+    items = [f"{n}. {title[:1].upper() + title[1:]} ({points})" for n, title, points in questions(key, root)]
+    return "\n".join([LIST_BEGIN, *items, LIST_END])
+
+
+def set_exercise_list(nb, key: str, root: Path = ROOT) -> None:
+    """Write (or rewrite) the question list into the Exercises section, after its "questions worth" paragraph."""
+    if not (root / "solutions" / key / f"{key}.ipynb").exists():
+        return
+    cells = [c for c in nb.cells if c.cell_type == "markdown" and "## Exercises" in c.source]
+    if not cells:
+        return
+    cell = cells[-1]
+    source = re.sub(r"\n*" + re.escape(LIST_BEGIN) + r".*?" + re.escape(LIST_END) + r"\n*", "\n\n",
+                    cell.source, flags=re.S).strip("\n")
+    head, _, section = source.partition("## Exercises")
+    paragraphs = section.split("\n\n")
+    at = next((i + 1 for i, text in enumerate(paragraphs) if "questions worth" in text), len(paragraphs))
+    paragraphs.insert(at, exercise_list(key, root))
+    cell.source = head + "## Exercises" + "\n\n".join(paragraphs)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pages", nargs="*", type=Path)
@@ -149,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         nb = nbformat.read(page, as_version=4)
         before = nbformat.writes(nb)
         tidy(nb, str(page))
+        set_exercise_list(nb, page.parent.name)
         nbformat.validator.normalize(nb)
         after = nbformat.writes(nb)
         if after != before:
