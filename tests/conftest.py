@@ -188,7 +188,20 @@ def timing_report() -> str:
     for row in sorted(_EXECUTIONS, key=lambda r: -(r["seconds"] or 0)) + _STEPS:
         seconds = "-" if row["seconds"] is None else f"{row['seconds']:.1f}"
         lines.append(f"| {row['what']} | {seconds} | {row['note']} |")
-    return "\n".join(lines + ["", book_build_timeline()]) + "\n"
+    return "\n".join(lines + ["", book_build_timeline(), "", critical_path()]) + "\n"
+
+
+def critical_path() -> str:
+    """The book build executes its pages one after another: their sum is the build's long chain."""
+    pages = [r for r in _EXECUTIONS if r["what"].startswith("book: ") and r["seconds"]]
+    steps = [r for r in _STEPS if r["seconds"]]
+    if not pages:
+        return ""
+    total = sum(r["seconds"] for r in pages)
+    build = f" of the build's {steps[0]['seconds']:.0f} s" if steps else ""
+    chain = ", ".join(f"{r['what'][6:].split('/')[1]} {r['seconds']:.0f} s"
+                      for r in sorted(pages, key=lambda r: -r["seconds"]))
+    return f"Critical path: the pages execute one after another in the build, {total:.0f} s{build}: {chain}."
 
 
 def book_build_timeline() -> str:

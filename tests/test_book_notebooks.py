@@ -7,6 +7,7 @@ comparison reads the executed copy from the build's execution cache instead of r
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sys
 
@@ -39,10 +40,22 @@ def test_book_notebook_runs_and_matches_its_stored_outputs(notebook, request):
             f"{notebook} did not execute successfully in the book build: it raised, timed out or is not "
             "in _toc.yml (log in _build/book-build.log)\n" + "\n".join(mentions[-10:]) + "\n" + log[-3000:]
         )
+    slowest = max((_cell_seconds(c) for c in execution.notebook.cells if c.cell_type == "code"), default=0)
     record_execution(request, f"book: {notebook}", execution.seconds,
-                     "book build" if execution.in_this_build else "cached by an earlier build of the same code")
+                     ("book build" if execution.in_this_build else "cached by an earlier build of the same code")
+                     + f"; slowest cell {slowest:.0f} s")
     problems = compare(nbformat.read(ROOT / notebook, as_version=4), execution.notebook, label=notebook)
     assert not problems, "\n\n".join(problems)
+
+
+def _cell_seconds(cell) -> float:
+    timing = cell.get("metadata", {}).get("execution", {})
+    try:
+        start, end = (dt.datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                      for k in ("iopub.execute_input", "shell.execute_reply"))
+    except (KeyError, ValueError):
+        return 0.0
+    return (end - start).total_seconds()
 
 
 @pytest.mark.parametrize("key", ASSIGNMENTS)

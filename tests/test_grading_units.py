@@ -259,6 +259,7 @@ libc = ctypes.CDLL(None, use_errno=True)
 print("shm", libc.shmget(int(os.sys.argv[1]), ctypes.c_size_t(1 << 20), 0o1000 | 0o600) >= 0)
 print("host", socket.gethostname())
 print("env", sorted(os.environ))
+print("threads", os.environ.get("TF_NUM_INTRAOP_THREADS"), os.environ.get("TF_NUM_INTEROP_THREADS"))
 print("root", sorted(os.listdir("/")))
 """
 
@@ -279,9 +280,11 @@ def test_sandbox_environment_is_allowlisted_and_ipc_and_host_name_are_private(ca
     assert lines["shm"] == "True" and lines["host"] == "sandbox"
     env = eval(lines["env"])  # noqa: S307  (a list of names printed by our own probe)
     assert "DLCOURSE_TEST_SECRET_TOKEN" not in env and set(env) >= {"PATH", "HOME", "TMPDIR"}
+    assert lines["threads"] == "1 1", "a graded kernel gets explicit TensorFlow thread counts"
     assert set(env) <= set(grading_sandbox.ENV_ALLOWLIST) | {
         "PATH", "HOME", "TMPDIR", "IPYTHONDIR", "MPLCONFIGDIR", "KERAS_HOME", "JUPYTER_RUNTIME_DIR",
-        "PYDEVD_DISABLE_FILE_VALIDATION", "PYTHONPATH", "USER", "LOGNAME"}
+        "PYDEVD_DISABLE_FILE_VALIDATION", "PYTHONPATH", "USER", "LOGNAME",
+        "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"}
     needed = {Path(p).parts[1] for p in grading_worker.kernel_needs()}  # e.g. usr, work (the venv), root (pyenv)
     assert set(eval(lines["root"])) <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev",  # noqa: S307
                                         "proc", "tmp"} | needed

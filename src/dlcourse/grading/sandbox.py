@@ -71,6 +71,8 @@ SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217}.ge
 ENV_ALLOWLIST = ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "PYTHONHASHSEED", "LANG", "LC_ALL", "LC_CTYPE",
                  "TZ", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "KERAS_BACKEND",
                  "CUDA_VISIBLE_DEVICES", "PYTHONDONTWRITEBYTECODE", "DLCOURSE_DATA_DIR")
+#: The grader's variable that sets the TensorFlow intra-op threads of every graded kernel (default 1).
+KERNEL_THREADS_ENV = "DLCOURSE_KERNEL_THREADS"
 #: System folders bound read-only into the kernel's root (those that exist; links are recreated).
 SYSTEM_RO = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 #: Files and folders of /etc the kernel may read.
@@ -376,6 +378,11 @@ def kernel_env(policy: Policy, home: str, tmpdir: str) -> dict[str, str]:
         MPLCONFIGDIR=os.path.join(home, "matplotlib"), KERAS_HOME=os.path.join(home, "keras"),
         JUPYTER_RUNTIME_DIR=os.path.join(home, "runtime"), PYDEVD_DISABLE_FILE_VALIDATION="1",
     )
+    # Kernels graded side by side each get an explicit TensorFlow thread count (one by default, a
+    # laptop core; the exercises are sized for it), so that N kernels do not each start a thread
+    # pool per core and fight over the cores.
+    threads = os.environ.get(KERNEL_THREADS_ENV, "1")
+    env.update(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS="1")
     if policy.pythonpath:
         env["PYTHONPATH"] = os.pathsep.join(policy.pythonpath)
     if policy.user:
