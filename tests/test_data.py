@@ -554,3 +554,28 @@ def test_wine_split_rejects_fractions_that_leave_no_training_rows():
 
     with pytest.raises(ValueError, match="fractions"):
         split_red_wine(val=0.6, test=0.5)
+
+
+WINE_SPLIT_EXEMPT = "# not the course's split:"  # a cell that shows another split on purpose says why
+
+
+def _wine_sources() -> dict[str, list[str]]:
+    import nbformat
+
+    pages = sorted((REPO / "book").glob("ch*/index.ipynb"))
+    out = {}
+    for path in pages:
+        cells = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        if any("load_red_wine" in c or "split_red_wine" in c for c in cells):
+            out[path.relative_to(REPO).as_posix()] = cells
+    return out
+
+
+def test_every_page_that_uses_wine_splits_it_with_split_red_wine():
+    sources = _wine_sources()
+    assert "book/ch02_neurons/index.ipynb" in sources
+    for page, cells in sources.items():
+        assert any("split_red_wine(" in c for c in cells), f"{page} splits the wine without split_red_wine()"
+        own = [c.splitlines()[0] for c in cells if re.search(r"permutation\(len\((wine|X)\b|train_test_split\(", c)
+               and ("wine" in c or "X_all" in c) and WINE_SPLIT_EXEMPT not in c]
+        assert not own, f"{page} shuffles the wine itself in the cells starting {own}"
