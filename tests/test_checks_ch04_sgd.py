@@ -319,6 +319,28 @@ def test_beats_least_squares_names_the_problem(model, history, message):
         check(model, history)
 
 
+class CurveHistory:
+    def __init__(self, val_loss):
+        self.history = {"loss": [1.0] * len(val_loss), "val_loss": list(val_loss)}
+
+
+@pytest.mark.parametrize(
+    "history, loss, message",
+    [
+        (CurveHistory([0.9, 0.6, 0.5, 0.55, 0.6, 0.65, 0.7]), "mae", "lowest after epoch 3 of 7 and rose"),
+        (CurveHistory([3.0, 2.0, 1.5, 1.2, 1.0]), "mae", "still falling at the last epoch"),
+        (CurveHistory([0.6, 0.5, 0.5, 0.5, 0.5]), "mse", "minimises the mean squared error, but it is scored"),
+        (CurveHistory([0.6, 0.5, 0.5, 0.5, 0.5]), "mae", "does not yet beat the line"),
+    ],
+)
+def test_beats_least_squares_names_what_went_wrong_in_the_run(history, loss, message):
+    model = FakeModel(Y_VAL, offset=LINE_MAE)
+    model.loss = loss
+    with pytest.raises(AssertionError, match=message) as failure:
+        check(model, history)
+    assert "absolute error at least" not in str(failure.value)
+
+
 def test_beats_least_squares_reports_a_failing_predict():
     class Broken(FakeModel):
         def predict(self, X, verbose=0):

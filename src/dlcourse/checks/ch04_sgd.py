@@ -301,5 +301,22 @@ def check_beats_least_squares(model: Any, history: Any, X_train, y_train, X_eval
     baseline = least_squares_mae(X_train, y_train, X_eval, y_eval)
     if mae > baseline - margin:
         fail(f"Your network's MAE on these rows is {mae:.3f}; the least-squares line reaches {baseline:.3f}, "
-             f"and the target is to beat it by {margin}. A network should do better than a straight line: "
-             "what is it scored on, and what does it minimise?")
+             f"and the target is to beat it by {margin}. " + _diagnose_run(values, getattr(model, "loss", None)))
+
+
+def _diagnose_run(values: dict, loss: Any = None) -> str:
+    """What the history shows went wrong in a run that did not beat the line (Question 7's message)."""
+    val = np.asarray(values.get("val_loss", []), dtype=float)
+    if len(val) >= 3 and np.all(np.isfinite(val)):
+        best = int(np.argmin(val))
+        if best < len(val) - 3 and val[-1] > val[best] * 1.02:
+            return (f"Your validation loss was lowest after epoch {best + 1} of {len(val)} and rose afterwards: "
+                    "the model you kept is the one of the last epoch, past its best.")
+        if best == len(val) - 1 and val[0] > 1.2 * val[-1]:
+            return ("Your validation loss was still falling at the last epoch: the run stopped before the "
+                    "model had finished learning.")
+    name = getattr(loss, "name", loss)
+    if isinstance(name, str) and name.lower().replace("_", "") in {"mse", "meansquarederror"}:
+        return ("Your network minimises the mean squared error, but it is scored on the mean absolute error: "
+                "the two are not minimised by the same predictions.")
+    return "Your network does not yet beat the line by the margin on these rows."
