@@ -213,6 +213,18 @@ def test_threshold_for_recall_accepts_the_highest_threshold(right):
     checks.check_threshold_for_recall(right)
 
 
+def test_the_page_grid_fails_the_visible_check_and_the_hidden_data_alike():
+    """Visible and hidden agree: the grid answer is rejected on the check's own example."""
+    with pytest.raises(AssertionError, match="a larger one would still reach it"):
+        checks.check_threshold_for_recall(page_grid_threshold)
+    rejected = 0
+    for seed, r in [(400, 0.95), (401, 0.9), (402, 0.99)]:
+        y, p = clinic(seed, 150)
+        best = checks.reference_threshold_for_recall(y, p, r)
+        rejected += not np.array_equal(p >= page_grid_threshold(y, p, r), p >= best)
+    assert rejected >= 1
+
+
 def test_threshold_reference_reaches_the_recall_and_no_more():
     rng = np.random.default_rng(4)
     for _ in range(20):
@@ -230,14 +242,22 @@ def page_cost_threshold(y, p, min_recall=0.95):
     return float(grid[int(np.argmin(costs))])
 
 
+def page_grid_threshold(y, p, min_recall=0.95):
+    """The chapter page's sweep over a grid of thresholds, kept for the largest with the recall."""
+    grid = np.round(np.arange(0.05, 1.0, 0.01), 2)
+    recalls = pd.Series([np.mean(p[y == 1] >= t) for t in grid], index=grid)
+    return float(recalls[recalls >= min_recall].index.max())
+
+
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (lambda y, p, r=0.95: right_threshold(y, p, r) + 0.001, "finds only"),
-        (lambda y, p, r=0.95: 0.5, "finds only|not the highest"),
-        (lambda y, p, r=0.95: right_threshold(y, p, r) - 0.1, "not the highest"),
-        (lambda y, p, r=0.95: 0.0, "not the highest"),
-        (page_cost_threshold, "finds only|not the highest"),
+        (lambda y, p, r=0.95: right_threshold(y, p, r) + 0.0001, "finds only"),
+        (lambda y, p, r=0.95: 0.5, "finds only|not the largest"),
+        (lambda y, p, r=0.95: right_threshold(y, p, r) - 0.1, "not the largest"),
+        (lambda y, p, r=0.95: 0.0, "not the largest"),
+        (page_cost_threshold, "finds only|not the largest"),
+        (page_grid_threshold, "grid of round numbers"),
         (lambda y, p, r=0.95: None, "forget `return`"),
         (not_written, "not written yet"),
     ],
@@ -260,8 +280,10 @@ def test_chosen_threshold_on_validation_data_passes_and_on_test_data_fails():
     checks.check_test_recall(np.mean(pt[yt == 1] >= chosen), chosen, yt, pt)
     with pytest.raises(AssertionError, match="chosen on the test data"):
         checks.check_chosen_threshold(right_threshold(yt, pt), yv, pv, yt, pt)
-    with pytest.raises(AssertionError, match="not the highest"):
+    with pytest.raises(AssertionError, match="finds only"):
         checks.check_chosen_threshold(0.5, yv, pv, yt, pt)
+    with pytest.raises(AssertionError, match="on the validation patients.*grid of round numbers"):
+        checks.check_chosen_threshold(page_grid_threshold(yv, pv), yv, pv, yt, pt)
     with pytest.raises(AssertionError, match="still None"):
         checks.check_chosen_threshold(None, yv, pv, yt, pt)
     with pytest.raises(AssertionError, match="not the recall"):
@@ -343,28 +365,42 @@ def test_classifier_names_the_mistakes(keras, data):
         checks.check_classifier(lambda X: X, X_val, y_val)
 
 
-# ------------------------------------------------------------------ question 6: the one-unit softmax
+# ------------------------------------------------------------------ question 6: categorical loss, one unit
 @pytest.mark.parametrize(
-    "output, activation",
-    [(1.0, "sigmoid"), (1, " Sigmoid"), (np.float32(1.0), "sigmoid"), (1.0, "hard_sigmoid")],
+    "loss, fixed",
+    [(0.0, "binary_crossentropy"), (1e-7, " BinaryCrossentropy"), (np.float32(0.0), "bce")],
 )
-def test_suspect_accepts_one_and_sigmoid(output, activation):
-    checks.check_suspect(output, activation)
+def test_suspect_accepts_zero_and_the_binary_cross_entropy(loss, fixed):
+    checks.check_suspect(loss, fixed)
 
 
 @pytest.mark.parametrize(
-    "output, activation, message",
+    "loss, fixed, message",
     [
-        (None, "sigmoid", "suspect_output` is still None"),
-        (0.62, "sigmoid", "look at what comes out"),
-        (np.ones(5), "sigmoid", "one number"),
-        (1.0, None, "fixed_activation` is still None"),
-        (1.0, "softmax", "softmax again"),
-        (1.0, "relu", "not a probability"),
-        (1.0, "linear", "not a probability"),
-        (1.0, 3, "string"),
+        (None, "binary_crossentropy", "suspect_loss` is still None"),
+        (0.62, "binary_crossentropy", "suspect_history"),
+        (np.zeros(5), "binary_crossentropy", "one number"),
+        (0.0, None, "fixed_loss` is still None"),
+        (0.0, "categorical_crossentropy", "does not change"),
+        (0.0, "mse", "not the loss of a binary classifier"),
+        (0.0, "hinge", "not the loss of a binary classifier"),
+        (0.0, "sparse_categorical_crossentropy", "fails on labels|not the loss|does not change"),
+        (0.0, "sigmoid", "does not know"),
+        (0.0, 3, "string"),
     ],
 )
-def test_suspect_names_the_mistake(output, activation, message):
+def test_suspect_names_the_mistake(loss, fixed, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_suspect(output, activation)
+        checks.check_suspect(loss, fixed)
+
+
+def test_one_unit_categorical_cross_entropy_is_zero_for_any_output():
+    keras = pytest.importorskip("keras")
+    import warnings
+
+    rng = np.random.default_rng(6)
+    y, p = rng.integers(0, 2, 30), rng.uniform(0.01, 0.99, 30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = checks.loss_on(keras.losses.CategoricalCrossentropy(), y, p)
+    assert abs(value) < 1e-6

@@ -227,18 +227,32 @@ def check_radar_scores(scores_b: Any, radar: Any) -> None:
 
 
 # ----------------------------------------------------------------------------- question 4
+# Scores with four decimals, off any grid of round numbers; just below the largest threshold for
+# each recall of the check (0.2237, 0.5532 and 0.7718) lies a negative's score, so a threshold that
+# stops short of the largest one (a grid point, say) calls that negative positive and is caught.
 _RECALL_EXAMPLE = (
     np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
-    np.array([0.97, 0.91, 0.88, 0.83, 0.77, 0.71, 0.62, 0.55, 0.41, 0.22,
-              0.85, 0.64, 0.5, 0.38, 0.33, 0.18, 0.12, 0.04]),
+    np.array([0.9712, 0.9134, 0.8826, 0.8307, 0.7718, 0.7146, 0.6259, 0.5532, 0.4118, 0.2237,
+              0.8561, 0.7703, 0.6437, 0.5507, 0.3869, 0.2215, 0.1274, 0.0436]),
 )
+
+
+def _stops_short(subject: str, t: float, best: float, p, min_recall: float, where: str) -> str:
+    """The message for a threshold that reaches the recall but is below the largest one that does."""
+    extra = int(np.sum(_predictions(p, t)) - np.sum(_predictions(p, best)))
+    return (f"{subject} {t:.4g} reaches the recall {min_recall} {where}, but it "
+            f"is not the largest threshold that does: a larger one would still reach it and call "
+            f"{extra} fewer example{'s' if extra != 1 else ''} positive. The recall changes only "
+            "where the threshold passes one of the scores, so a threshold taken from a grid of "
+            "round numbers usually stops short of the largest one.")
 
 
 def check_threshold_for_recall(threshold_fn: Callable, example=None,
                                min_recalls=(0.95, 0.8, 0.5)) -> None:
     """Question 4: the largest threshold whose recall is at least ``min_recall``.
 
-    Any threshold that gives the same predictions as the largest one is accepted.
+    Any threshold that gives the same predictions as the largest one is accepted; one that
+    reaches the recall but stops below the largest (a point of a fixed grid) is rejected.
     """
     __tracebackhide__ = True
     y, p = _RECALL_EXAMPLE if example is None else example
@@ -253,8 +267,8 @@ def check_threshold_for_recall(threshold_fn: Callable, example=None,
         if recall < min_recall:
             fail(f"With min_recall={min_recall} your threshold {t:.4g} finds only {recall:.0%} of "
                  "the positives: the recall must be at least min_recall.")
-        fail(f"With min_recall={min_recall} your threshold {t:.4g} reaches the recall but is not the "
-             "highest one that does: a higher threshold would give fewer false positives.")
+        fail(_stops_short(f"With min_recall={min_recall} your threshold", t, best, p, min_recall,
+                          "on the check's example"))
 
 
 def check_chosen_threshold(chosen: Any, y_val, p_val, y_test, p_test, min_recall: float = 0.95) -> None:
@@ -270,8 +284,12 @@ def check_chosen_threshold(chosen: Any, y_val, p_val, y_test, p_test, min_recall
     if np.isclose(t, best_test) or np.array_equal(_predictions(p_test, t), _predictions(p_test, best_test)):
         fail("`chosen_threshold` was chosen on the test data. Choose it on the validation data; the "
              "test data are only for reporting.")
-    fail("`chosen_threshold` is not the highest threshold that reaches the required recall on the "
-         "validation data.")
+    recall = recall_at(y_val, p_val, t)
+    if recall < min_recall:
+        fail(f"`chosen_threshold` finds only {recall:.1%} of the ill validation patients: the clinic "
+             f"requires a recall of at least {min_recall}.")
+    fail(_stops_short("`chosen_threshold`", t, best_val, p_val, min_recall,
+                      "on the validation patients"))
 
 
 def check_test_recall(test_recall: Any, chosen: Any, y_test, p_test) -> None:
@@ -333,27 +351,60 @@ def check_classifier(model: Any, X, y, min_accuracy: float = 0.85, what: str = "
 
 
 # ----------------------------------------------------------------------------- question 6
-def check_suspect(suspect_output: Any, fixed_activation: Any) -> None:
-    """Question 6: the output of a one-unit softmax, and the activation that should replace it."""
+def loss_on(loss: Any, y, p) -> float:
+    """The mean of a Keras loss (a name or a callable) on one-unit probabilities, as a float."""
+    return float(np.mean(np.asarray(loss(np.asarray(y, "float32").reshape(-1, 1),
+                                         np.asarray(p, "float32").reshape(-1, 1)))))
+
+
+def check_suspect(suspect_loss: Any, fixed_loss: Any) -> None:
+    """Question 6: a one-unit sigmoid output compiled with the categorical cross-entropy.
+
+    ``suspect_loss`` is the loss it reports (about 0 whatever the data); ``fixed_loss`` names a
+    loss that Keras accepts and that equals the binary cross-entropy on one-unit outputs.
+    """
     __tracebackhide__ = True
-    if suspect_output is None:
-        fail("`suspect_output` is still None: what number does `suspect` output for each return?")
-    value = check_finite(suspect_output, "`suspect_output`")
+    import warnings
+
+    import keras
+
+    if suspect_loss is None:
+        fail("`suspect_loss` is still None: what loss does `suspect` report while it trains?")
+    value = check_finite(suspect_loss, "`suspect_loss`")
     if value.size != 1:
-        fail("`suspect_output` should be one number: the output is the same for every return.")
-    if not np.isclose(float(value.reshape(())), 1.0):
-        fail(f"`suspect_output` is {float(value.reshape(())):.4g}: run `suspect` on a few returns and "
-             "look at what comes out.")
-    if fixed_activation is None:
-        fail("`fixed_activation` is still None: name the activation of the output layer.")
-    if not isinstance(fixed_activation, str):
-        fail("`fixed_activation` should be the name of an activation, a string.")
-    name = fixed_activation.strip().lower()
-    if name == "softmax":
-        fail("`fixed_activation` is softmax again: that is what makes the output constant.")
-    if name not in {"sigmoid", "hard_sigmoid"}:
-        fail(f"`fixed_activation` is {fixed_activation!r}: its output is not a probability between "
-             "0 and 1 that depends on the input.")
+        fail("`suspect_loss` should be one number: the loss that `suspect` reports, the same on "
+             "every batch.")
+    if not np.isclose(float(value.reshape(())), 0.0, atol=1e-4):
+        fail(f"`suspect_loss` is {float(value.reshape(())):.4g}: look at the losses in "
+             "`suspect_history.history`.")
+    if fixed_loss is None:
+        fail("`fixed_loss` is still None: name the loss that `suspect` should be compiled with.")
+    if not isinstance(fixed_loss, str):
+        fail("`fixed_loss` should be the name of a Keras loss, a string.")
+    try:
+        loss = keras.losses.get(fixed_loss.strip())
+    except (ValueError, TypeError):
+        loss = None
+    if loss is None:
+        fail(f"`fixed_loss` is {fixed_loss!r}, which Keras does not know as a loss.")
+    y = np.array([1, 0, 1, 0, 1])
+    p = np.array([0.9, 0.2, 0.4, 0.7, 0.6])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = loss_on(loss, y, p)
+            moved = loss_on(loss, y, np.array([0.8, 0.2, 0.4, 0.7, 0.6]))
+    except Exception:  # a loss for other targets, e.g. class indices of several classes
+        got = moved = None
+    if got is None or not np.isfinite(got):
+        fail(f"`fixed_loss` is {fixed_loss!r}, which fails on labels 0 and 1 and one "
+             "probability per example.")
+    if np.isclose(got, moved):
+        fail(f"`fixed_loss` is {fixed_loss!r}: with a single output unit that loss does not change "
+             "when the output does, so it cannot train the model either.")
+    if not np.isclose(got, reference_bce(y, p), rtol=1e-4):
+        fail(f"`fixed_loss` is {fixed_loss!r}, which is not the loss of a binary classifier with one "
+             "probability per example.")
 
 
 # ----------------------------------------------------------------------------- data of question 5
