@@ -53,7 +53,7 @@ CASES = {
         wrong_answer=(
             "q7_output_activation",
             "def choose_output_activation(y):\n"
-            "    return \"tanh\" if -1 <= min(y) and max(y) <= 1 else (\"relu\" if min(y) >= 0 else \"linear\")\n",
+            "    return \"tanh\" if -1 <= min(y) and max(y) <= 1 else (\"softplus\" if min(y) >= 0 else \"linear\")\n",
             17.0,
         ),
         # collapse forgets b1 (q5, 3 points) behind a test cell edited to `pass`: the test is restored, 16

@@ -367,7 +367,15 @@ def right_choice(y):
         return "sigmoid"
     if -1 <= lo and hi <= 1:
         return "tanh"
-    return "relu" if lo >= 0 else "linear"
+    return "softplus" if lo >= 0 else "linear"
+
+
+def strict_bounds(y):
+    lo, hi = min(y), max(y)
+    for name, a, b in [("sigmoid", 0, 1), ("tanh", -1, 1), ("softplus", 0, np.inf)]:
+        if a < lo and hi < b:
+            return name
+    return "linear"
 
 
 def test_output_activation_accepts_the_narrowest_fitting_range():
@@ -381,7 +389,9 @@ def test_output_activation_accepts_the_narrowest_fitting_range():
         (lambda y: "linear", "narrower range fits"),
         (lambda y: "sigmoid", "can never output"),
         (lambda y: "tanh" if min(y) >= -1 and max(y) <= 1 else right_choice(y), "narrower range fits"),
-        (lambda y: "relu" if min(y) >= 0 else "linear", "narrower range fits"),
+        (lambda y: "softplus" if min(y) >= 0 else "linear", "narrower range fits"),
+        (lambda y: "relu" if min(y) >= 0 else right_choice(y), "Keras names"),
+        (strict_bounds, "narrower range fits"),  # a target on a bound counts as reachable
         (lambda y: "identity", "Keras names"),
         (lambda y: None, "returned None"),
         (not_written, "not written yet"),
