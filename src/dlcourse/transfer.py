@@ -18,8 +18,11 @@ def load_digits_28x28():
     """scikit-learn's 1,797 handwritten 8x8 digits, upsampled to look like MNIST's 28x28.
 
     Introduced in Chapter 9 (``ch09_transfer_learning``) as a second, related handwriting
-    set: the 8x8 images (values 0 to 16, from 43 writers, UCI "Optical Recognition of
-    Handwritten Digits") are scaled to [0, 1], upsampled to 20x20 by bilinear
+    set: the 8x8 images (values 0 to 16) are scikit-learn's copy of the *test* part of UCI
+    "Optical Recognition of Handwritten Digits", written by 13 people (the UCI set has 43
+    writers: 30 for its training part, 13 for its test part). Any split of these 1,797
+    images therefore puts the same writers on both sides. They are scaled to [0, 1],
+    upsampled to 20x20 by bilinear
     interpolation and centred on a 28x28 black canvas, as MNIST centres its digits in
     a 20x20 box. Returns ``X`` of shape ``(1797, 28, 28, 1)`` (float32) and ``y`` (int64,
     0 to 9). The data ship with scikit-learn; nothing is downloaded.
