@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import time
 
@@ -89,11 +90,29 @@ class HardenedExecute(Execute):
         self._capped: set[int] = set()
         self._remote_timeouts = 0
         self._stats = {"requests": 0, "bytes": 0, "seconds": 0.0, "setup_seconds": 0.0}
+        self._notebook_name = ((resources or {}).get("nbgrader") or {}).get("notebook", "")
         nb, resources = super().preprocess(nb, resources, km)
         meta = nb.metadata.setdefault(INCIDENTS_KEY, {})
         meta["incidents"] = self._incidents
         meta["interface"] = {k: round(v, 3) if isinstance(v, float) else v for k, v in self._stats.items()}
+        self._progress({"notebook": self._notebook_name, "complete": True, "incidents": self._incidents})
         return nb, resources
+
+    # --- progress, outside the notebook (which the student wrote) -------------------------------
+    def _progress(self, record: dict) -> None:
+        """Append one record to the job's progress file (``DLCOURSE_GRADING_PROGRESS``), if any.
+
+        The worker trusts an autograded notebook only when this file says its execution finished;
+        when the grading process dies, is killed or times out, the tests recorded here keep their
+        outputs and every other test scores zero (:func:`dlcourse.grading.worker.run_job`).
+        """
+        path = os.environ.get("DLCOURSE_GRADING_PROGRESS")
+        if not path:
+            return
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+            fh.flush()
 
     # --- output caps, applied as the output arrives --------------------------------------------
     def output(self, outs, msg, display_id, cell_index):
@@ -166,6 +185,7 @@ class HardenedExecute(Execute):
             self._stats["seconds"] += time.monotonic() - start
         cell.outputs = [nbformat.from_dict(o) for o in outputs]
         cell.execution_count = None
+        self._progress({"notebook": self._notebook_name, "test": _nbgrader(cell).get("grade_id"), "outputs": outputs})
         if kernel.problems:
             self._incident(cell, index, "tampered", f"the kernel's answers were not valid data: {kernel.problems[0]}")
         if self._remote_timeouts > timeouts:
