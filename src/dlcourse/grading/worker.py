@@ -53,6 +53,7 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKern
 c.Autograde.autograde_preprocessors = [HardenedExecute, IgnorePattern, ClearMetadataPreprocessor,
     LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 c.RestoreMissingCells.release_directory = {release!r}
+c.HardenedExecute.release_directory = {release!r}
 c.Execute.timeout = {cell_timeout}
 c.Execute.interrupt_on_timeout = True
 c.KernelManager.transport = "ipc"
