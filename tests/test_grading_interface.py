@@ -339,3 +339,22 @@ def test_a_name_defined_only_by_a_dependent_cell_or_by_nobody_is_a_name_error():
     error, asked = run_planned("q2_test", {"mse": lambda a, b: 0.0, "shown": 0.0})
     assert error[0] == "NameError" and asked == []
 
+
+
+def test_an_object_with_a_predict_method_is_not_a_model():
+    """Issue 24, item 4: a plain object whose predict looks the true targets up crosses as a handle;
+    the grader never calls its predict (nor sends it the kept-back rows), so the test fails."""
+    class Lookup:
+        def predict(self, X, verbose=0):
+            return np.zeros((len(X), 1))
+
+    error, fake, _ = run("_X = np.ones((3, 2))\nassert np.allclose(model.predict(_X), 0)\n", {"model": Lookup()})
+    assert error[0] == "TypeError" and "not a Keras model" in error[1]
+    assert not any("predict" in __import__("base64").b64decode(s.split("handle('")[1][:-2]).decode() for s in fake.sent)
+
+
+def test_a_keras_model_that_cannot_be_rebuilt_is_refused_and_flagged_never_a_handle():
+    payload = {"__keras__": {"config": {"module": "keras.layers", "class_name": "Lambda", "config": {}},
+                             "weights": []}, "__h__": 1}
+    with pytest.raises(plain.PlainDataError):
+        plain.decode(payload, lambda data: "a handle")

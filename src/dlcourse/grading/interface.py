@@ -9,6 +9,8 @@ kernel through :class:`StudentKernel`:
 * a value comes back as plain data (:mod:`dlcourse.grading.plain`): None, bool, int, float,
   str, numeric arrays, lists, tuples and dicts of those, pandas frames;
 * a Keras model comes back as its config and weights and is rebuilt here with ``safe_mode``;
+  one that cannot be rebuilt is refused and flagged, never used through a handle, and an object
+  that only looks like a model (a ``predict`` method) is never asked to predict;
 * anything else (a function, a ``History``) is a :class:`Remote` handle: calling it sends the
   arguments as plain data (by value: what the call does to them never flows back into the
   grader's objects), runs the student's function in the kernel and returns plain data;
@@ -39,6 +41,11 @@ from . import plain
 MAX_REPLY = 256 << 20
 
 
+#: Methods of a model: never called on an object that stays in the kernel (see :meth:`Remote.__getattr__`).
+MODEL_METHODS = frozenset({"predict", "predict_on_batch", "predict_step", "evaluate", "test_on_batch", "fit",
+                           "train_on_batch", "get_weights", "set_weights"})
+
+
 class InterfaceError(RuntimeError):
     """The kernel's answer was not valid plain data (a broken or tampered kernel)."""
 
@@ -60,6 +67,12 @@ class Remote:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__") and name not in ("__name__", "__doc__", "__qualname__"):
             raise AttributeError(name)
+        if name in MODEL_METHODS:
+            # Models are evaluated in the grader only, as Keras models rebuilt from config and weights:
+            # an object of the notebook's that merely has a predict method (one that looks the answers
+            # up, say) never receives the grader's rows.
+            raise TypeError(f"the notebook's {self._type} is not a Keras model: the grader evaluates only "
+                            "Keras models it rebuilds from their config and weights")
         return self._kernel.request({"op": "getattr", "h": self._id, "name": name})
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -11,7 +11,8 @@ side of :mod:`dlcourse.grading.interface`. What can cross:
 * sets and frozensets of such keys (a set of names, ch08's ``keeps_label``);
 * pandas ``DataFrame``/``Series`` whose index and columns are such values (rebuilt from them);
 * Keras models and layers as their config and weights (rebuilt with ``safe_mode``, from
-  Keras's own modules only, never ``Lambda`` or ``TFSMLayer``);
+  Keras's own modules only, never ``Lambda`` or ``TFSMLayer``); one that cannot be rebuilt is
+  refused (:class:`PlainDataError`), never replaced by a handle to the kernel's object;
 * references: an opaque handle to an object that stays in the kernel (``{"__h__": id}``), a
   name of a function in the other side's notebook namespace or a NumPy/Keras function by path.
 
@@ -295,8 +296,8 @@ def decode(data: Any, resolve_handle: Callable[[dict], Any] | None = None,
         try:
             return rebuild_keras(body)
         except Exception as exc:  # noqa: BLE001
-            if "__h__" in data and resolve_handle is not None:
-                return resolve_handle(data)  # not rebuildable safely: the object stays remote
+            # Never replaced by a handle to the kernel's object: a model the grader cannot rebuild
+            # (a Lambda layer, a class of the notebook's own) is refused, and the submission flagged.
             raise PlainDataError(f"a Keras object could not be rebuilt safely: {exc}") from None
     if key == "__h__":
         if resolve_handle is None or type(body) is not int:
