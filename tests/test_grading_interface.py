@@ -358,3 +358,18 @@ def test_a_keras_model_that_cannot_be_rebuilt_is_refused_and_flagged_never_a_han
                              "weights": []}, "__h__": 1}
     with pytest.raises(plain.PlainDataError):
         plain.decode(payload, lambda data: "a handle")
+
+
+@pytest.mark.parametrize("module,name", [("numpy", "save"), ("numpy", "fromfile"), ("numpy", "seterr"),
+                                         ("numpy", "load"), ("keras.ops", "random_seed"), ("keras.activations", "get"),
+                                         ("keras.config", "set_max_epochs"), ("os", "system")])
+def test_only_pure_functions_pass_by_reference(module, name):
+    """Issue 24, "Function references": files, global state and randomness never cross by reference."""
+    with pytest.raises(plain.PlainDataError):
+        plain.decode({"__fn__": [module, name]})
+
+
+def test_pure_functions_still_pass_by_reference():
+    assert plain.decode({"__fn__": ["numpy", "tanh"]}) is np.tanh
+    assert plain.decode({"__fn__": ["numpy", "mean"]}) is np.mean
+    assert plain.decode({"__fn__": ["math", "exp"]}) is __import__("math").exp
