@@ -293,7 +293,9 @@ diverging_lr = _deep
 """
 
 #: Issue 24, item 1: with an answer cell above the locked set-up, the old grader collected no set-up
-#: cell and fetched ``checks`` and ``np`` from the kernel, where they are patched here.
+#: cell and fetched ``checks`` and ``np`` from the kernel, where they are patched here. A regression
+#: guard: at b4be7d4 this submission also scored its base (q3's hidden asserts call ``mse`` itself);
+#: the names' origin is asserted by the interface tests (``test_reference_data_and_set_up_names...``).
 PATCH_AFTER_SETUP = PATCH_ALLCLOSE + """
 checks.check_mse = lambda *a, **k: None
 checks.check_task_types = lambda *a, **k: None
