@@ -292,6 +292,26 @@ for _ in range(200):
 diverging_lr = _deep
 """
 
+#: Issue 24, item 1: with an answer cell above the locked set-up, the old grader collected no set-up
+#: cell and fetched ``checks`` and ``np`` from the kernel, where they are patched here. A regression
+#: guard: at b4be7d4 this submission also scored its base (q3's hidden asserts call ``mse`` itself);
+#: the names' origin is asserted by the interface tests (``test_reference_data_and_set_up_names...``).
+PATCH_AFTER_SETUP = PATCH_ALLCLOSE + """
+checks.check_mse = lambda *a, **k: None
+checks.check_task_types = lambda *a, **k: None
+"""
+
+
+def answer_first(nb, grade_id: str):
+    """``nb`` with the answer cell ``grade_id`` moved to the very top, above the locked set-up."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    i = next(k for k, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    nb.cells.insert(0, nb.cells.pop(i))
+    return nb
+
+
 FULL, PARTIAL = full_marks(), partial_score()
 Q3, Q6 = "q3_mse_test", "q6_diverging_lr_test"
 
@@ -338,6 +358,10 @@ EXPECTED = {
     "hostname": (FULL, "graded", ""),
     "deep_answer": (without(Q6), "graded", ""),
     "hard_link_solution": (0, "failed", "a hard link shared with another file"),
+    # issue 24, item 1: the honest wrong mse moved above the set-up, checks and numpy patched after it
+    "answer_above_setup": (without(Q3), "graded", ""),
+    # the same with q1's blank answer moved up as well: still the partial answer's score
+    "answers_above_setup_partial": (PARTIAL, "graded", ""),
     "fifo_extra": (FULL, "graded", "rejected notes.txt: a named pipe (FIFO)"),
     "too_many_files": (0, "failed", "more than 200 files in the submission"),
     "linked_folder": (0, "failed", "the submission folder is a symbolic link"),
@@ -349,6 +373,7 @@ BASE.update({name: "blank" for name in ("input_transformer", "session_send", "fa
                                          "fake_agent_deep", "fake_agent_lambda_layer", "proxy_keras", "builtins_dict",
                                          "meta_path", "shadow_setup_names")})
 BASE.update({name: "partial_1" for name in ("patch_allclose", "proxy_numpy", "leak_transformer")})
+BASE.update({"answer_above_setup": "honest_q3", "answers_above_setup_partial": "partial_1"})
 BASE.update({"float_eq": "honest_q6", "slow_function": "honest_q3", "return_proxy": "honest_q3", "deep_answer": "honest_q6",
              "symlink_solution": "blank", "hard_link_solution": "blank", "too_many_files": "blank",
              "linked_folder": "blank", "sol_2": "sol", "sol_3": "sol", "honest_q3": "sol", "honest_q6": "sol"})
@@ -438,6 +463,9 @@ def build(course: Path) -> None:
     submit(course, "return_proxy", wrong_for_its_test(sol, "q3_mse", RETURN_PROXY))
     submit(course, "hostname", insert_after(sol, "q7_threshold_test", HOSTNAME))
     submit(course, "deep_answer", wrong_for_its_test(sol, "q6_diverging_lr", DEEP_ANSWER))
+    submit(course, "answer_above_setup", insert_after(answer_first(honest_q3, "q3_mse"), "setup", PATCH_AFTER_SETUP))
+    submit(course, "answers_above_setup_partial",
+           insert_after(answer_first(answer_first(part, "q3_mse"), "q1_task_types"), "setup", PATCH_AFTER_SETUP))
     folder = course / "submitted" / "hard_link_solution" / KEY
     folder.mkdir(parents=True)
     os.link(course_sol, folder / f"{KEY}.ipynb")

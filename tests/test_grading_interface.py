@@ -186,19 +186,37 @@ def test_set_up_functions_pass_by_name_and_numpy_functions_by_path():
     assert error is None
 
 
-def test_keras_models_are_rebuilt_from_config_and_weights_and_arguments_write_back():
+def test_keras_models_are_rebuilt_from_config_and_weights_and_arguments_go_by_value():
+    """Issue 24, item 3: a student's function that changes its Keras argument (zeroes the weights of
+    the reference model a test predicts with) changes only its own copy; a check that needs what the
+    function did reads the student's copy explicitly (``call_returning_arguments``)."""
     keras = pytest.importorskip("keras")
+    from dlcourse.checks._common import call_returning_arguments
+
     model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2, activation="relu")])
 
     def set_weights(layer, w, b):
         layer.set_weights([np.asarray(w, dtype="float32"), np.asarray(b, dtype="float32")])
 
+    def numpy_predict(net, X):  # the attack: a right answer that also zeroes the caller's model
+        out = net.predict(np.asarray(X), verbose=0)
+        net.set_weights([np.zeros_like(w) for w in net.get_weights()])
+        return out
+
     source = ("assert isinstance(model, keras.Model) and model.layers[0].units == 2\n"
               "assert model.layers[0].activation.__name__ == 'relu'\n"
               "_m = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])\n"
-              "set_weights(_m.layers[0], [[1.0], [2.0]], [0.5])\n"
-              "assert np.allclose(_m.predict(np.array([[1.0, 1.0]]), verbose=0), [[3.5]])\n")
-    error, _, _ = run(source, {"model": model, "set_weights": set_weights}, {"np": np, "keras": keras})
+              "_m.layers[0].set_weights([np.array([[1.0], [2.0]]), np.array([0.5])])\n"
+              "_X = np.array([[1.0, 1.0]])\n"
+              "assert np.allclose(numpy_predict(_m, _X), [[3.5]])\n"
+              "assert np.allclose(_m.predict(_X, verbose=0), [[3.5]]), 'the reference model was changed'\n"
+              "_n = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])\n"
+              "_before = [w.copy() for w in _n.get_weights()]\n"
+              "_, (_layer, *_) = call_returning_arguments(set_weights, 'set_weights', _n.layers[0], [[1.0], [2.0]], [0.5])\n"
+              "assert all(np.array_equal(a, b) for a, b in zip(_n.get_weights(), _before)), 'written back'\n"
+              "assert _layer is not _n.layers[0] and np.allclose(_layer.get_weights()[1], [0.5])\n")
+    error, _, _ = run(source, {"model": model, "set_weights": set_weights, "numpy_predict": numpy_predict},
+                      {"np": np, "keras": keras, "call_returning_arguments": call_returning_arguments})
     assert error is None
 
 
@@ -259,3 +277,99 @@ def test_a_trained_model_stays_trained_when_rebuilt():
     model.fit(np.ones((8, 1)), np.ones(8), epochs=3, batch_size=8, verbose=0)
     error, _, _ = run("assert int(model.optimizer.iterations.numpy()) == 3\n", {"model": model}, {"np": np})
     assert error is None
+
+
+# --- the trusted namespace comes from the release (issue 24, items 1 and 2) ------------------------
+
+def _release(*cells):
+    """A release notebook of (kind, grade_id, source) cells; kind is setup, answer or test."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    for kind, gid, source in cells:
+        meta = {"grade_id": gid, "locked": kind != "answer", "solution": kind == "answer", "grade": kind == "test",
+                "schema_version": 3}
+        if kind == "test":
+            meta["points"] = 1
+        nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"nbgrader": meta}))
+    return nb
+
+
+RELEASE = _release(
+    ("setup", "setup", "import numpy as np\n"),
+    ("answer", "q1", "def mse(a, b):\n    raise NotImplementedError\n"),
+    ("setup", "q1_data", "y_ref = np.arange(4.0)\nmargin = 0.5\n"),
+    ("test", "q1_test", "assert mse(y_ref, y_ref) == 0.0\nassert abs(mse(y_ref, y_ref + 1) - 1.0) < margin\n"),
+    ("setup", "q2_show", "shown = mse(y_ref, y_ref)\n"),  # calls the answer: runs in the kernel only
+    ("test", "q2_test", "assert shown == 0.0\n"),
+)
+
+
+def run_planned(test_id, ns, release=RELEASE):
+    plan = interface.ReleasePlan(release)
+    side = interface.GraderSide(plan)
+    fake = FakeKernel(ns)
+    kernel = interface.StudentKernel(fake)
+    source = release.cells[plan.position[test_id]].source
+    outputs = interface.run_test(source, test_id, {}, kernel, plan=plan, side=side, position=plan.position[test_id])
+    errors = [o for o in outputs if o["output_type"] == "error"]
+    asked = [json.loads(__import__("base64").b64decode(s.split("handle('")[1][:-2])) for s in fake.sent]
+    return (errors[0]["ename"], errors[0]["evalue"]) if errors else None, [r.get("name") for r in asked if r["op"] == "get"]
+
+
+def test_the_release_plan_allows_only_the_answers_names_and_runs_locked_cells_in_the_grader():
+    plan = interface.ReleasePlan(RELEASE)
+    assert plan.answer_names == {"mse"}
+    assert [c["kind"] for c in plan.cells] == ["locked", "answer", "locked", "test", "dependent", "test"]
+    good = {"mse": lambda a, b: float(np.mean((np.asarray(a) - np.asarray(b)) ** 2))}
+    assert run_planned("q1_test", good) == (None, ["mse"])  # np, y_ref, margin: the grader's own
+
+
+def test_reference_data_and_set_up_names_never_come_from_the_kernel():
+    """The kernel redefines the set-up and data names (after an answer moved above the set-up, or
+    with NaN in the reference data): the test still uses the release's, and the wrong answer fails."""
+    nan = float("nan")
+    hostile = {"mse": lambda a, b: 0.0, "y_ref": np.array([nan]), "margin": nan, "np": None,
+               "checks": None}
+    error, asked = run_planned("q1_test", hostile)
+    assert error is not None and error[0] == "AssertionError" and asked == ["mse"]
+
+
+def test_a_name_defined_only_by_a_dependent_cell_or_by_nobody_is_a_name_error():
+    error, asked = run_planned("q2_test", {"mse": lambda a, b: 0.0, "shown": 0.0})
+    assert error[0] == "NameError" and asked == []
+
+
+
+def test_an_object_with_a_predict_method_is_not_a_model():
+    """Issue 24, item 4: a plain object whose predict looks the true targets up crosses as a handle;
+    the grader never calls its predict (nor sends it the kept-back rows), so the test fails."""
+    class Lookup:
+        def predict(self, X, verbose=0):
+            return np.zeros((len(X), 1))
+
+    error, fake, _ = run("_X = np.ones((3, 2))\nassert np.allclose(model.predict(_X), 0)\n", {"model": Lookup()})
+    assert error[0] == "TypeError" and "not a Keras model" in error[1]
+    assert not any("predict" in __import__("base64").b64decode(s.split("handle('")[1][:-2]).decode() for s in fake.sent)
+
+
+def test_a_keras_model_that_cannot_be_rebuilt_is_refused_and_flagged_never_a_handle():
+    payload = {"__keras__": {"config": {"module": "keras.layers", "class_name": "Lambda", "config": {}},
+                             "weights": []}, "__h__": 1}
+    with pytest.raises(plain.PlainDataError):
+        plain.decode(payload, lambda data: "a handle")
+
+
+@pytest.mark.parametrize("module,name", [("numpy", "save"), ("numpy", "fromfile"), ("numpy", "seterr"),
+                                         ("numpy", "load"), ("keras.ops", "random_seed"), ("keras.activations", "get"),
+                                         ("keras.config", "set_max_epochs"), ("os", "system")])
+def test_only_pure_functions_pass_by_reference(module, name):
+    """Issue 24, "Function references": files, global state and randomness never cross by reference."""
+    with pytest.raises(plain.PlainDataError):
+        plain.decode({"__fn__": [module, name]})
+
+
+def test_pure_functions_still_pass_by_reference():
+    assert plain.decode({"__fn__": ["numpy", "tanh"]}) is np.tanh
+    assert plain.decode({"__fn__": ["numpy", "mean"]}) is np.mean
+    assert plain.decode({"__fn__": ["math", "exp"]}) is __import__("math").exp

@@ -249,8 +249,88 @@ def test_a_submission_that_takes_too_long_is_stopped_and_reported(tmp_path):
     job = grading_worker.make_job(course, dirs, KEY, "slow", (tmp_path / "seed.db").read_bytes(), [KEY],
                                   {"cell_timeout": 120, "notebook_timeout": 8})
     result = grading_worker.run_job(job)
-    assert (result["status"], result["reason"]) == ("failed", "grading took longer than 8 s and was stopped")
-    assert result["notebooks"] == {} and result["seconds"] < 30
+    assert result["status"] == "failed" and result["seconds"] < 30
+    assert result["reason"].startswith("grading took longer than 8 s and was stopped; ")
+    # the unexecuted notebook's test cells fail: every test scores zero, never the stored outputs
+    assert _autograded_score(result["notebooks"][KEY]) == 0
+
+
+def _autograded_score(text: str) -> float:
+    """nbgrader's own score of the graded test cells of an autograded notebook (JSON text)."""
+    from nbgrader.utils import determine_grade
+
+    nb = nbformat.reads(text, as_version=4)
+    return sum(determine_grade(c)[0] or 0 for c in nb.cells
+               if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade"))
+
+
+def _ancestors(pid: int) -> list[int]:
+    out = []
+    while pid > 1:
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            break
+        out.append(pid)
+    return out
+
+
+KILL_MARKER = f"dlcourse-kill-grader-{os.getpid()}"
+#: A cell after the second test: leaves a marked process for the test to find, then keeps the kernel busy.
+PARK = ("import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)', {KILL_MARKER!r}])\ntime.sleep(60)\n")
+
+
+@pytest.mark.slow
+def test_a_killed_grading_process_scores_zero_for_every_test_it_did_not_complete(tmp_path):
+    """Issue 24, item 8: the grader's child that runs the test cells is killed (as the out-of-memory
+    killer would): the tests it completed keep their grades, every other test scores zero, the
+    reason says why, and nothing is taken from the unexecuted notebook. Honest base: the full
+    solution, of which only q1 and q2's tests ran before the kill."""
+    import threading
+
+    from grading_fixtures import insert_after, points
+
+    course = make_course(tmp_path / "course")
+    submit(course, "killed", insert_after(solution(), "q2_split_test", PARK))
+    db = f"sqlite:///{course}/gradebook.db"
+    grading_gradebook.ensure_assignment(course, "solutions", KEY, db)
+    grading_gradebook.write_seed(db, KEY, tmp_path / "seed.db")
+    dirs = {"source": "solutions", "release": "notebooks", "submitted": "submitted"}
+    job = grading_worker.make_job(course, dirs, KEY, "killed", (tmp_path / "seed.db").read_bytes(), [KEY],
+                                  {"cell_timeout": 120, "notebook_timeout": 200})
+    killed = []
+
+    def killer():
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline and not killed:
+            found = subprocess.run(["pgrep", "-f", KILL_MARKER], capture_output=True, text=True).stdout.split()
+            for pid in found:
+                for parent in _ancestors(int(pid)):
+                    try:
+                        cmdline = Path(f"/proc/{parent}/cmdline").read_bytes()
+                    except OSError:
+                        continue
+                    if b"forkserver" in cmdline or b"dlcourse.grading.worker" in cmdline:
+                        os.kill(parent, 9)  # the grader's child that runs the test cells
+                        killed.append(parent)
+                        break
+                if killed:
+                    break
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    result = grading_worker.run_job(job)
+    thread.join()
+    for pid in subprocess.run(["pgrep", "-f", KILL_MARKER], capture_output=True, text=True).stdout.split():
+        os.kill(int(pid), 9)
+    assert killed, "the grading process was never found"
+    assert result["status"] == "failed" and result["seconds"] < 100
+    assert result["reason"].startswith("the grading process was killed (SIGKILL) before it finished; ")
+    p = points()
+    assert _autograded_score(result["notebooks"][KEY]) == p["q1_task_types_test"] + p["q2_split_test"]
+    assert any(i["kind"] == "grading_stopped" for i in result["incidents"])
 
 
 ENV_AND_IPC = r"""

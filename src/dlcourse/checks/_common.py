@@ -38,6 +38,27 @@ def check_implemented(func: Callable, what: str, *args: Any) -> Any:
     fail(f"{what} is not written yet: replace `raise NotImplementedError()` with your code.")
 
 
+def call_returning_arguments(func: Callable, what: str, *args: Any) -> tuple[Any, list]:
+    """Call ``func(*args)``; (its result, the arguments as the call left them).
+
+    In a notebook the arguments are the objects passed (changed in place). In the course's grader,
+    ``func`` runs in the student's kernel and its arguments go by value: the grader's objects never
+    change, and the arguments after the call are the student's copies, new objects that a check may
+    read but must never reuse as a reference.
+    """
+    __tracebackhide__ = True
+    if not callable(func):
+        fail(f"{what} should be a function, but it is a {type(func).__name__}.")
+    remote = getattr(type(func), "_call_returning_arguments", None)
+    try:
+        if remote is not None:
+            return remote(func, *args)
+        return func(*args), list(args)
+    except NotImplementedError:
+        pass  # fail outside the handler, so the student sees one traceback, not two
+    fail(f"{what} is not written yet: replace `raise NotImplementedError()` with your code.")
+
+
 def check_finite(value: Any, what: str) -> np.ndarray:
     """Fail unless ``value`` converts to a NumPy array of finite numbers; return the array."""
     __tracebackhide__ = True

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import check_close, check_finite, check_implemented, check_shape, fail
+from ._common import call_returning_arguments, check_close, check_finite, check_implemented, check_shape, fail  # noqa: F401
 from ._models import activation_name, check_dense_stack, ordinal  # noqa: F401  (re-exported for Chapter 2)
 
 # ---------------------------------------------------------------- question 1
@@ -149,8 +149,8 @@ def check_set_neuron_weights(set_fn: Callable, weights_by_neuron=None, biases=No
     units, inputs = W.shape
     model = keras.Sequential([keras.Input(shape=(inputs,)), keras.layers.Dense(units)])
     layer = model.layers[0]
-    try:
-        check_implemented(set_fn, "`set_neuron_weights`", layer, weights_by_neuron, biases)
+    try:  # the layer as the student's function left it (by value: the grader's own layer never changes)
+        _, (layer, *_) = call_returning_arguments(set_fn, "`set_neuron_weights`", layer, weights_by_neuron, biases)
     except ValueError as error:
         fail(f"Keras refused the weights: {error}. A Dense layer with {inputs} inputs and {units} units "
              f"has a kernel of shape ({inputs}, {units}) and a bias of shape ({units},).")
@@ -192,9 +192,9 @@ def check_linear_unit_fit(model: Any, X_train, y_train, X_eval, y_eval, toleranc
         fail("The model predicts NaN or infinity: the learning rate is far too large.")
     best = least_squares_mse(X_train, y_train, X_eval, y_eval)
     optimizer = getattr(model, "optimizer", None)
-    if value > (1 + tolerance) * best and (optimizer is None or int(optimizer.iterations) == 0):
+    if not value <= (1 + tolerance) * best and (optimizer is None or int(optimizer.iterations) == 0):
         fail("`model` has not been trained yet: compile it with loss='mse' and call model.fit(...).")
-    if value > (1 + tolerance) * best:
+    if not value <= (1 + tolerance) * best:  # fails closed: a NaN on either side fails
         fail(f"Your linear unit's MSE on these rows is {value:.3f}; the best linear fit (least squares on the "
              f"training rows) reaches {best:.3f}, and the exercise asks for at most {100 * tolerance:.0f} % more. "
              "Is it trained to convergence?")

@@ -299,7 +299,7 @@ def check_beats_least_squares(model: Any, history: Any, X_train, y_train, X_eval
         fail("`history` has no validation loss: pass `validation_data=(X_val, y_val)` to `model.fit`.")
     mae = model_mae(model, X_eval, y_eval)
     baseline = least_squares_mae(X_train, y_train, X_eval, y_eval)
-    if mae > baseline - margin:
+    if not mae <= baseline - margin:  # fails closed: a NaN on either side fails
         fail(f"Your network's MAE on these rows is {mae:.3f}; the least-squares line reaches {baseline:.3f}, "
              f"and the target is to beat it by {margin}. " + _diagnose_run(values, getattr(model, "loss", None)))
 

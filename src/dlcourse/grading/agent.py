@@ -8,9 +8,9 @@ code or objects. The grader sends one request per ``execute_request`` as a user 
 Requests (``op``): ``get`` a name of the notebook's namespace, ``getattr``/``getitem``/``len``/
 ``iter`` on a handle, ``call`` a handle with plain-data arguments. Objects that cannot cross as
 plain data stay here, in a table of handles; Keras models and layers cross as config and weights
-too (see :mod:`dlcourse.grading.plain`). A Keras object that the grader passes as an argument is
-rebuilt here, and its weights after the call go back, so that a function that sets weights in
-place works as it does in the notebook.
+too (see :mod:`dlcourse.grading.plain`). Arguments arrive by value (a Keras object is rebuilt
+here); nothing goes back into the grader's objects. A call with ``return_args`` answers its
+result and the arguments after the call, which the grader rebuilds as new objects.
 """
 
 from __future__ import annotations
@@ -55,37 +55,35 @@ def _resolve_name(name: str) -> Any:
     return ns[name]
 
 
-def _answer(request: dict) -> tuple[Any, list]:
+def _answer(request: dict) -> Any:
     op = request["op"]
-    updates: list = []
     if op == "get":
-        return _resolve_name(request["name"]), updates
+        return _resolve_name(request["name"])
     target = _handles[request["h"]]
     if op == "getattr":
-        return getattr(target, request["name"]), updates
+        return getattr(target, request["name"])
     if op == "len":
-        return len(target), updates
+        return len(target)
     if op == "iter":
-        return list(target), updates
+        return list(target)
     args = plain.decode(request.get("args", []), _resolve_handle, _resolve_name)
     kwargs = plain.decode(request.get("kwargs", {"__d__": []}), _resolve_handle, _resolve_name)
     if op == "getitem":
-        return target[args[0]], updates
+        return target[args[0]]
     if op == "call":
         result = target(*args, **{str(k): v for k, v in kwargs.items()})
-        for i, arg in enumerate(args):  # weights of Keras arguments after the call, for the grader's copies
-            if plain.is_keras(arg):  # (never imports Keras where the notebook does not use it)
-                updates.append([i, [plain.encode(w) for w in arg.get_weights()]])
-        return result, updates
+        if request.get("return_args"):
+            return {"result": result, "args": list(args)}
+        return result
     raise ValueError(f"unknown request {op!r}")
 
 
 def handle(text: str) -> str:
-    """Answer one request (base64 JSON); a JSON string: ``{"ok": data, "updates": ...}`` or ``{"error": ...}``."""
+    """Answer one request (base64 JSON); a JSON string: ``{"ok": data}`` or ``{"error": ...}``."""
     try:
         request = json.loads(base64.b64decode(text))
-        value, updates = _answer(request)
-        return json.dumps({"ok": plain.encode(value, _handle), "updates": updates}, separators=(",", ":"))
+        value = _answer(request)
+        return json.dumps({"ok": plain.encode(value, _handle)}, separators=(",", ":"))
     except BaseException as exc:  # noqa: BLE001  (the student's exception, reported as data)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise

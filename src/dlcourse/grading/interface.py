@@ -9,8 +9,11 @@ kernel through :class:`StudentKernel`:
 * a value comes back as plain data (:mod:`dlcourse.grading.plain`): None, bool, int, float,
   str, numeric arrays, lists, tuples and dicts of those, pandas frames;
 * a Keras model comes back as its config and weights and is rebuilt here with ``safe_mode``;
+  one that cannot be rebuilt is refused and flagged, never used through a handle, and an object
+  that only looks like a model (a ``predict`` method) is never asked to predict;
 * anything else (a function, a ``History``) is a :class:`Remote` handle: calling it sends the
-  arguments as plain data, runs the student's function in the kernel and returns plain data;
+  arguments as plain data (by value: what the call does to them never flows back into the
+  grader's objects), runs the student's function in the kernel and returns plain data;
   reading an attribute or an item returns plain data or another handle.
 
 Hidden test code and expected values never reach the kernel: only names, attribute names and
@@ -38,6 +41,11 @@ from . import plain
 MAX_REPLY = 256 << 20
 
 
+#: Methods of a model: never called on an object that stays in the kernel (see :meth:`Remote.__getattr__`).
+MODEL_METHODS = frozenset({"predict", "predict_on_batch", "predict_step", "evaluate", "test_on_batch", "fit",
+                           "train_on_batch", "get_weights", "set_weights"})
+
+
 class InterfaceError(RuntimeError):
     """The kernel's answer was not valid plain data (a broken or tampered kernel)."""
 
@@ -59,10 +67,29 @@ class Remote:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__") and name not in ("__name__", "__doc__", "__qualname__"):
             raise AttributeError(name)
+        if name in MODEL_METHODS:
+            # Models are evaluated in the grader only, as Keras models rebuilt from config and weights:
+            # an object of the notebook's that merely has a predict method (one that looks the answers
+            # up, say) never receives the grader's rows.
+            raise TypeError(f"the notebook's {self._type} is not a Keras model: the grader evaluates only "
+                            "Keras models it rebuilds from their config and weights")
         return self._kernel.request({"op": "getattr", "h": self._id, "name": name})
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._kernel.call(self._id, args, kwargs)
+
+    def _call_returning_arguments(self, *args: Any, **kwargs: Any) -> tuple[Any, list]:
+        """Call the student's function; (its result, the student's copies of the arguments after the call).
+
+        Arguments go by value: the grader's objects are never changed. A check that needs what the
+        function did to an argument (``set_neuron_weights(layer, ...)``) reads these copies, which are
+        new objects rebuilt here (:func:`dlcourse.checks._common.call_returning_arguments`).
+        """
+        reply = self._kernel.call(self._id, args, kwargs, return_args=True)
+        if not (type(reply) is dict and set(reply) == {"result", "args"} and type(reply["args"]) is list
+                and len(reply["args"]) == len(args)):
+            raise self._kernel._bad("the kernel's answer to a call is not valid data")
+        return reply["result"], reply["args"]
 
     def __getitem__(self, key: Any) -> Any:
         return self._kernel.request({"op": "getitem", "h": self._id, "args": self._kernel.encode_args([key])})
@@ -131,7 +158,7 @@ class StudentKernel:
     def _resolve_handle(self, data: dict) -> Remote:
         return _remote_class(str(data.get("type", "object")))(self, data["__h__"], str(data.get("type", "object")))
 
-    def request(self, req: dict, keras_args: list | None = None) -> Any:
+    def request(self, req: dict) -> Any:
         text = base64.b64encode(json.dumps(req, separators=(",", ":")).encode()).decode("ascii")
         expression = f"__import__('dlcourse.grading.agent', fromlist=['handle']).handle('{text}')"
         self.requests += 1
@@ -161,11 +188,6 @@ class StudentKernel:
             raise _student_exception(err[0], err[1])
         try:
             value = plain.decode(reply.get("ok"), self._resolve_handle)
-            if keras_args:
-                for entry in reply.get("updates") or []:
-                    index, weights = entry
-                    if type(index) is int and 0 <= index < len(keras_args) and keras_args[index] is not None:
-                        keras_args[index].set_weights([plain.decode(w) for w in weights])
         except plain.PlainDataError as exc:
             raise self._bad(f"the kernel's answer is not plain data ({exc})") from None
         return value
@@ -174,11 +196,15 @@ class StudentKernel:
         self.problems.append(message)
         return InterfaceError(message)
 
-    def call(self, ident: int, args: tuple, kwargs: dict) -> Any:
+    def call(self, ident: int, args: tuple, kwargs: dict, return_args: bool = False) -> Any:
+        """Call a student's function by value: nothing the call changes flows back into the grader's
+        arguments; with ``return_args``, a dict of the result and the student's copies of the arguments."""
         encoded = self.encode_args(args)
         kw = plain.encode({str(k): v for k, v in kwargs.items()}, None, self._ref_or_remote)
-        keras_args = [a if plain.is_keras(a) else None for a in args]
-        return self.request({"op": "call", "h": ident, "args": encoded, "kwargs": kw}, keras_args)
+        req = {"op": "call", "h": ident, "args": encoded, "kwargs": kw}
+        if return_args:
+            req["return_args"] = True
+        return self.request(req)
 
     def get(self, name: str) -> Any:
         return self.request({"op": "get", "name": name})
@@ -197,16 +223,186 @@ def _student_exception(name: str, message: str) -> Exception:
     return RuntimeError(f"{name}: {message}")
 
 
-class TestNamespace(dict):
-    """Globals of one test cell: its own names, then the set-up's, then the student's (remote)."""
+# --- the trusted namespace comes from the release, not from the submission -----------------------
 
-    def __init__(self, setup: dict, kernel: StudentKernel):
+class _Binder(ast.NodeVisitor):
+    """Names a cell binds at module level (functions, classes, assignments, imports, loop and
+    ``with`` targets, at any depth of ``if``/``for``/``try``), not those local to its functions."""
+
+    def __init__(self):
+        self.names: set[str] = set()
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            self.names.add(node.id)
+
+    def _scope(self, node):
+        self.names.add(node.name)
+        for dec in node.decorator_list:
+            self.visit(dec)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _scope
+
+    def visit_Lambda(self, node):
+        pass
+
+    def _comprehension(self, node):
+        pass
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
+
+    def visit_Import(self, node):
+        for alias in node.names:
+            self.names.add((alias.asname or alias.name).split(".")[0])
+
+    visit_ImportFrom = visit_Import
+
+    def visit_Global(self, node):
+        self.names.update(node.names)
+
+
+def _tree(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(_strip_magics(source))
+    except SyntaxError:
+        return None
+
+
+def bound_names(source: str) -> set[str]:
+    """The names a cell's code binds at module level, from its syntax tree (Instructors' guide)."""
+    tree = _tree(source)
+    if tree is None:
+        return set()
+    binder = _Binder()
+    binder.visit(tree)
+    return binder.names
+
+
+def read_names(source: str) -> set[str]:
+    """Every name a cell's code reads, at any depth (Instructors' guide)."""
+    tree = _tree(source)
+    if tree is None:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+class ReleasePlan:
+    """Who defines each name a test reads, from the release notebook alone (Instructors' guide).
+
+    The release's code cells with a grade id, in the release's order: ``answer`` cells (the
+    student's; the names their syntax trees bind are the only ones the kernel is asked for),
+    ``locked`` cells (set-up and data, run here in the grader, in this order) and ``dependent``
+    locked cells (demonstrations that call the student's answers: they run in the kernel only,
+    and no test may read what they define). A test cell at position P reads a name from the last
+    of these cells before P that binds it; a name no cell binds is a ``NameError``. The
+    submission's own order, extra cells and metadata play no part.
+    """
+
+    def __init__(self, nb):
+        from nbgrader import utils
+
+        self.cells: list[dict] = []
+        self.position: dict[str, int] = {}
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {}) if cell.get("cell_type") == "code" else {}
+            gid = meta.get("grade_id")
+            if not gid:
+                continue
+            self.position[gid] = len(self.cells)
+            if utils.is_solution(cell):
+                kind = "answer"
+            elif utils.is_grade(cell):
+                kind = "test"
+            elif utils.is_locked(cell):
+                kind = "locked"
+            else:
+                continue
+            self.cells.append({"kind": kind, "id": gid, "source": cell.source, "binds": bound_names(cell.source)
+                               if kind != "test" else set()})
+        self.answer_names: set[str] = set().union(*(c["binds"] for c in self.cells if c["kind"] == "answer"))
+        for c in self.cells:  # a locked cell that calls the student's answers cannot run in the grader
+            if c["kind"] == "locked" and (read_names(c["source"]) - c["binds"]) & self.answer_names:
+                c["kind"] = "dependent"
+
+    def owner(self, name: str, before: int) -> tuple[str | None, int]:
+        """(kind, index) of the last cell before position ``before`` that binds ``name``; (None, -1)."""
+        for i in range(min(before, len(self.cells)) - 1, -1, -1):
+            c = self.cells[i]
+            if c["kind"] != "test" and name in c["binds"]:
+                return c["kind"], i
+        return None, -1
+
+
+class GraderSide:
+    """The release's locked set-up and data cells, run in the grader in the release's order, each
+    the first time a test needs a name it (or a later locked cell before that test) defines."""
+
+    def __init__(self, plan: ReleasePlan):
+        self.plan = plan
+        self.ns: dict = {"__name__": "__main__", "__builtins__": builtins}
+        self.done = 0  # cells before this index have been considered
+        self.failures: list[tuple[str, str]] = []  # (grade id, error) of locked cells that raised
+        self.seconds = 0.0
+
+    def run_until(self, index: int) -> None:
+        import time
+
+        start = time.monotonic()
+        try:
+            while self.done <= index and self.done < len(self.plan.cells):
+                cell = self.plan.cells[self.done]
+                self.done += 1
+                if cell["kind"] != "locked":
+                    continue
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                        exec(compile(_strip_magics(cell["source"]), f"<locked cell {cell['id']}>", "exec"),  # noqa: S102
+                             self.ns)
+                except Exception as exc:  # noqa: BLE001  (the course's own cell failed in the grader)
+                    self.failures.append((cell["id"], f"{type(exc).__name__}: {exc}"[:300]))
+                finally:
+                    plt = __import__("sys").modules.get("matplotlib.pyplot")
+                    if plt is not None:
+                        plt.close("all")
+        finally:
+            self.seconds += time.monotonic() - start
+
+    def namespace_for(self, position: int, names: set[str]) -> dict:
+        """The grader's names a test at ``position`` sees: those whose last definer before it is a
+        locked cell (run now if needed); never a name an answer or a dependent cell rebinds later."""
+        needed = [self.plan.owner(n, position) for n in names]
+        last = max((i for kind, i in needed if kind == "locked"), default=-1)
+        if last >= 0:
+            self.run_until(last)
+        return {k: v for k, v in self.ns.items()
+                if k.startswith("__") or self.plan.owner(k, position)[0] == "locked"}
+
+
+class TestNamespace(dict):
+    """Globals of one test cell: its own names, then the grader's (set-up and data), then the
+    student's answers (remote). With a :class:`ReleasePlan`, only names the release's answer
+    cells bind are asked of the kernel; any other name resolves in the grader or is a NameError."""
+
+    def __init__(self, setup: dict, kernel: StudentKernel, plan: ReleasePlan | None = None,
+                 side: GraderSide | None = None, position: int = 0):
         super().__init__(setup)
         self.kernel = kernel
+        self.plan, self.side, self.position = plan, side, position
 
     def __missing__(self, name: str) -> Any:
         if name in vars(builtins) or name.startswith("__"):
             raise KeyError(name)
+        if self.plan is not None:
+            kind, index = self.plan.owner(name, self.position)
+            if kind == "locked" and self.side is not None:
+                self.side.run_until(index)
+                if name not in self.side.ns:
+                    raise KeyError(name)
+                value = self.side.ns[name]
+                self[name] = value
+                return value
+            if kind != "answer":
+                raise KeyError(name)  # not the student's to define: never asked of the kernel
         try:
             value = self.kernel.get(name)
         except NameError:
@@ -235,12 +431,20 @@ def _strip_magics(source: str) -> str:
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
-def run_test(source: str, name: str, setup: dict, kernel: StudentKernel, max_output: int = 100_000) -> list[dict]:
-    """Run one test cell in the grader; its outputs as nbformat dicts (an ``error`` output when it failed)."""
+def run_test(source: str, name: str, setup: dict, kernel: StudentKernel, max_output: int = 100_000,
+             plan: ReleasePlan | None = None, side: GraderSide | None = None, position: int = 0) -> list[dict]:
+    """Run one test cell in the grader; its outputs as nbformat dicts (an ``error`` output when it failed).
+
+    With ``plan`` and ``side`` (what :class:`~dlcourse.grading.preprocessors.HardenedExecute`
+    passes), ``setup`` is ignored: the test's grader names come from ``side`` as of the test's
+    ``position`` in the release, and the kernel is asked only for the answers' names.
+    """
     filename = f"<test {name}>"
     code_text = _strip_magics(source)
     linecache.cache[filename] = (len(code_text), None, code_text.splitlines(True), filename)
-    ns = TestNamespace(setup, kernel)
+    if plan is not None and side is not None:
+        setup = side.namespace_for(position, read_names(source))
+    ns = TestNamespace(setup, kernel, plan, side, position)
     out = io.StringIO()
     outputs: list[dict] = []
     try:
@@ -276,5 +480,5 @@ def error_output(error: BaseException, filename: str, code_text: str) -> dict:
     return {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": tb}
 
 
-__all__ = ["InterfaceError", "Remote", "StudentKernel", "StudentTimeout", "TestNamespace", "run_setup", "run_test",
-           "setup_refs", "error_output"]
+__all__ = ["GraderSide", "InterfaceError", "ReleasePlan", "Remote", "StudentKernel", "StudentTimeout", "TestNamespace",
+           "bound_names", "read_names", "run_setup", "run_test", "setup_refs", "error_output"]

@@ -11,7 +11,8 @@ side of :mod:`dlcourse.grading.interface`. What can cross:
 * sets and frozensets of such keys (a set of names, ch08's ``keeps_label``);
 * pandas ``DataFrame``/``Series`` whose index and columns are such values (rebuilt from them);
 * Keras models and layers as their config and weights (rebuilt with ``safe_mode``, from
-  Keras's own modules only, never ``Lambda`` or ``TFSMLayer``);
+  Keras's own modules only, never ``Lambda`` or ``TFSMLayer``); one that cannot be rebuilt is
+  refused (:class:`PlainDataError`), never replaced by a handle to the kernel's object;
 * references: an opaque handle to an object that stays in the kernel (``{"__h__": id}``), a
   name of a function in the other side's notebook namespace or a NumPy/Keras function by path.
 
@@ -36,6 +37,13 @@ REF_MODULES = ("numpy", "math", "keras.activations", "keras.ops", "keras.losses"
 #: The course's public checks: their module-level functions (an activation a check passes to the
 #: student's function, say) are passed by path too; a lambda or a function local to a test cannot be.
 CHECK_MODULES = ("dlcourse.checks",)
+#: NumPy functions that are not ufuncs and may still be passed by reference: pure functions only
+#: (every ufunc is pure; ``np.save``, ``np.fromfile``, ``np.seterr`` or ``np.random`` never cross).
+PURE_NUMPY = frozenset({"mean", "sum", "prod", "max", "min", "amax", "amin", "median", "std", "var", "clip", "dot",
+                        "where", "argmax", "argmin", "round", "around", "zeros_like", "ones_like", "asarray", "array",
+                        "cumsum", "diff", "outer", "tensordot", "einsum", "stack", "concatenate", "sort"})
+#: Names of the Keras modules of REF_MODULES that are not pure functions of their arguments.
+IMPURE_KERAS = frozenset({"get", "serialize", "deserialize"})
 #: Keras classes that can never be rebuilt from a student's config.
 FORBIDDEN_KERAS = {"Lambda", "TFSMLayer", "SavedModel", "LambdaLayer"}
 
@@ -164,13 +172,36 @@ def _ref_module(module: str) -> bool:
     return _under(module, REF_MODULES + CHECK_MODULES)
 
 
+def pure_reference(module: str, name: str) -> bool:
+    """Whether ``module.name`` may be passed by reference: an allowlist of pure functions (Instructors' guide).
+
+    NumPy: ufuncs and :data:`PURE_NUMPY`; ``math``: its functions; ``keras.activations``,
+    ``keras.ops``, ``keras.losses``, ``keras.metrics``: their public functions except
+    :data:`IMPURE_KERAS` and anything random or seeded; the course's checks: their public functions.
+    Nothing that reads or writes files, changes global state or draws random numbers.
+    """
+    if not name or name.startswith("__") or not name.replace("_", "").isalnum():
+        return False
+    if _under(module, CHECK_MODULES):
+        return True
+    if name.startswith("_"):
+        return False
+    if module == "numpy":
+        return isinstance(getattr(np, name, None), np.ufunc) or name in PURE_NUMPY
+    if module == "math":
+        return True
+    if module in ("keras.activations", "keras.ops", "keras.losses", "keras.metrics"):
+        return name not in IMPURE_KERAS and "random" not in name and "seed" not in name
+    return False
+
+
 def function_path(value: Any) -> list[str] | None:
-    """``[module, name]`` of a NumPy ufunc or a module-level function of :data:`REF_MODULES` or the checks."""
+    """``[module, name]`` of an allowlisted pure function (:func:`pure_reference`) or a function of the checks."""
     if isinstance(value, np.ufunc):
         return ["numpy", value.__name__]
     module, name = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
     if callable(value) and isinstance(module, str) and isinstance(name, str) and "." not in name \
-            and "<" not in name and _ref_module(module):
+            and "<" not in name and _ref_module(module) and pure_reference(module, name):
         return [module, name]
     return None
 
@@ -295,8 +326,8 @@ def decode(data: Any, resolve_handle: Callable[[dict], Any] | None = None,
         try:
             return rebuild_keras(body)
         except Exception as exc:  # noqa: BLE001
-            if "__h__" in data and resolve_handle is not None:
-                return resolve_handle(data)  # not rebuildable safely: the object stays remote
+            # Never replaced by a handle to the kernel's object: a model the grader cannot rebuild
+            # (a Lambda layer, a class of the notebook's own) is refused, and the submission flagged.
             raise PlainDataError(f"a Keras object could not be rebuilt safely: {exc}") from None
     if key == "__h__":
         if resolve_handle is None or type(body) is not int:
@@ -304,8 +335,7 @@ def decode(data: Any, resolve_handle: Callable[[dict], Any] | None = None,
         return resolve_handle(data)
     if key == "__fn__" and type(body) is list and len(body) == 2 and all(type(s) is str for s in body):
         module, name = body
-        checks = _under(module, CHECK_MODULES)
-        if not _ref_module(module) or (name.startswith("_") and not checks) or name.startswith("__"):
+        if not _ref_module(module) or not pure_reference(module, name):
             raise PlainDataError(f"{module}.{name} cannot be passed by reference")
         import importlib
 

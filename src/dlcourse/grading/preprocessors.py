@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import time
 
@@ -39,12 +40,6 @@ INCIDENTS_KEY = "dlcourse_grading"
 
 def _nbgrader(cell) -> dict:
     return cell.metadata.get("nbgrader", {}) if hasattr(cell, "metadata") else {}
-
-
-def _is_setup_cell(cell) -> bool:
-    """A locked cell of the assignment (known grade id) that is neither an answer nor a test."""
-    return (cell.cell_type == "code" and utils.is_locked(cell) and bool(_nbgrader(cell).get("grade_id"))
-            and not utils.is_grade(cell) and not utils.is_solution(cell))
 
 
 def is_test_cell(cell) -> bool:
@@ -69,6 +64,8 @@ class HardenedExecute(Execute):
                            "student's names through the narrow interface.").tag(config=True)
     max_cell_output = Int(1 << 20, help="Bytes of output kept per cell; the rest is dropped as it arrives.").tag(config=True)
     max_notebook_output = Int(4 << 20, help="Bytes of output kept per notebook.").tag(config=True)
+    release_directory = Unicode("", help="Folder of the released notebooks: the grader's set-up and data "
+                                "come from their locked cells, in their order (never the submission's).").tag(config=True)
 
     @default("kernel_manager_class")
     def _km_default(self):
@@ -81,19 +78,59 @@ class HardenedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._incidents = []
         self._done = []  # indices of code cells that ran without error, for a replay after a crash
-        self._answers_started = False  # set-up cells are the locked cells before the first answer
-        self._setup_sources: list[str] = []
-        self._setup_ns = None
+        self._plan = None  # who defines each name a test reads, from the release (interface.ReleasePlan)
+        self._side = None  # the release's locked cells, run here (interface.GraderSide)
+        self._setup_reported = 0
         self._out_cell = {}
         self._out_total = 0
         self._capped: set[int] = set()
         self._remote_timeouts = 0
         self._stats = {"requests": 0, "bytes": 0, "seconds": 0.0, "setup_seconds": 0.0}
+        self._notebook_name = ((resources or {}).get("nbgrader") or {}).get("notebook", "")
+        self._load_plan(nb)
         nb, resources = super().preprocess(nb, resources, km)
         meta = nb.metadata.setdefault(INCIDENTS_KEY, {})
         meta["incidents"] = self._incidents
         meta["interface"] = {k: round(v, 3) if isinstance(v, float) else v for k, v in self._stats.items()}
+        self._progress({"notebook": self._notebook_name, "complete": True, "incidents": self._incidents})
         return nb, resources
+
+    def _load_plan(self, nb) -> None:
+        """The release's plan of names (:class:`~dlcourse.grading.interface.ReleasePlan`).
+
+        Read from the released notebook; without one (a bare ``nbgrader autograde``), from the
+        notebook being graded, whose locked cells nbgrader has restored from the gradebook, in
+        the submission's order (recorded as an incident: configure ``release_directory``).
+        """
+        from . import interface
+
+        template = None
+        if self.release_directory and self._notebook_name:
+            try:
+                template = nbformat.read(f"{self.release_directory}/{self._notebook_name}.ipynb", as_version=4)
+            except (OSError, ValueError):
+                template = None
+        if template is None and self.release_directory:
+            self._incidents.append({"cell": self._notebook_name or "notebook", "kind": "no_release",
+                                    "detail": "the released notebook could not be read; the submission's cell order was used"})
+        self._plan = interface.ReleasePlan(template if template is not None else nb)
+        self._side = interface.GraderSide(self._plan)
+
+    # --- progress, outside the notebook (which the student wrote) -------------------------------
+    def _progress(self, record: dict) -> None:
+        """Append one record to the job's progress file (``DLCOURSE_GRADING_PROGRESS``), if any.
+
+        The worker trusts an autograded notebook only when this file says its execution finished;
+        when the grading process dies, is killed or times out, the tests recorded here keep their
+        outputs and every other test scores zero (:func:`dlcourse.grading.worker.run_job`).
+        """
+        path = os.environ.get("DLCOURSE_GRADING_PROGRESS")
+        if not path:
+            return
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+            fh.flush()
 
     # --- output caps, applied as the output arrives --------------------------------------------
     def output(self, outs, msg, display_id, cell_index):
@@ -148,24 +185,26 @@ class HardenedExecute(Execute):
         from . import interface
 
         start = time.monotonic()
-        if self._setup_ns is None:
-            try:
-                self._setup_ns = interface.run_setup(self._setup_sources)
-            except Exception as exc:  # noqa: BLE001  (the course's own set-up failed in the grader)
-                self._setup_ns = {}
-                self._incident(cell, index, "setup_failed", f"the set-up cell failed in the grader: {exc!r}"[:300])
-            self._stats["setup_seconds"] += time.monotonic() - start
-        kernel = interface.StudentKernel(self._send, interface.setup_refs(self._setup_ns))
+        gid = _nbgrader(cell).get("grade_id", str(index))
+        position = self._plan.position.get(gid, len(self._plan.cells))
+        setup_before = self._side.seconds
+        self._side.namespace_for(position, interface.read_names(cell.source))  # its locked cells, run before
+        kernel = interface.StudentKernel(self._send, interface.setup_refs(self._side.ns))
         timeouts = self._remote_timeouts
         try:
-            outputs = interface.run_test(cell.source, _nbgrader(cell).get("grade_id", str(index)), self._setup_ns,
-                                         kernel, max_output=self.max_cell_output)
+            outputs = interface.run_test(cell.source, gid, {}, kernel, max_output=self.max_cell_output,
+                                         plan=self._plan, side=self._side, position=position)
         finally:
             self._stats["requests"] += kernel.requests
             self._stats["bytes"] += kernel.bytes
             self._stats["seconds"] += time.monotonic() - start
+            self._stats["setup_seconds"] += self._side.seconds - setup_before
+        for failed_id, error in self._side.failures[self._setup_reported:]:
+            self._incident(cell, index, "setup_failed", f"the locked cell {failed_id} failed in the grader: {error}")
+        self._setup_reported = len(self._side.failures)
         cell.outputs = [nbformat.from_dict(o) for o in outputs]
         cell.execution_count = None
+        self._progress({"notebook": self._notebook_name, "test": _nbgrader(cell).get("grade_id"), "outputs": outputs})
         if kernel.problems:
             self._incident(cell, index, "tampered", f"the kernel's answers were not valid data: {kernel.problems[0]}")
         if self._remote_timeouts > timeouts:
@@ -178,9 +217,6 @@ class HardenedExecute(Execute):
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, resources
         test = self.tests_in_grader and is_test_cell(cell)
-        if _is_setup_cell(cell) and not self._answers_started:
-            self._setup_sources.append(cell.source)
-        self._answers_started |= utils.is_solution(cell) or utils.is_grade(cell)
         try:
             if test:
                 cell = self._grade_in_grader(cell, index)

@@ -8,6 +8,13 @@ files and this one submission, and runs nbgrader's autograde on it in a child pr
 time limit for the whole notebook. The kernel starts in the sandbox of
 :mod:`dlcourse.grading.sandbox`. The result (the autograded notebooks, or the reason they could
 not be graded) goes back to the caller, which alone writes the real gradebook.
+
+Fail closed: an autograded notebook counts only when the grading process recorded, in a
+progress file outside the notebook, that its execution finished. When that process dies, is
+killed (the out-of-memory killer) or times out, the test cells it completed keep their outputs
+and every other test cell gets an error (zero points); the status is ``failed`` and the reason
+says why. The notebook nbgrader sanitised before executing (no outputs, which nbgrader would
+score as passed) never counts as graded.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKern
 c.Autograde.autograde_preprocessors = [HardenedExecute, IgnorePattern, ClearMetadataPreprocessor,
     LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 c.RestoreMissingCells.release_directory = {release!r}
+c.HardenedExecute.release_directory = {release!r}
 c.Execute.timeout = {cell_timeout}
 c.Execute.interrupt_on_timeout = True
 c.KernelManager.transport = "ipc"
@@ -178,23 +186,23 @@ def _autograde_child(root: str, assignment: str, student: str, env: dict, log_pa
     os._exit(code)
 
 
-def _autograde(root: Path, assignment: str, student: str, env: dict, log_path: Path, limit: float) -> bool:
-    """Run nbgrader's autograde for one submission in a child process; False when it ran out of time.
+def _autograde(root: Path, assignment: str, student: str, env: dict, log_path: Path, limit: float) -> tuple[bool, int | None]:
+    """Run nbgrader's autograde for one submission in a child process: (finished in time, exit status).
 
     A fork of a warm fork server where multiprocessing allows it, else a fresh ``python -m
-    dlcourse.grading.worker`` (inside daemonic processes, such as Dask's workers).
+    dlcourse.grading.worker`` (inside daemonic processes, such as Dask's workers). The exit status
+    is negative for a child killed by a signal (``-9``: the out-of-memory killer, say).
     """
     if multiprocessing.current_process().daemon:
         with open(log_path, "w") as log:
             proc = subprocess.Popen([sys.executable, "-m", "dlcourse.grading.worker", str(root), assignment, student],
                                     cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             try:
-                proc.wait(timeout=limit)
-                return True
+                return True, proc.wait(timeout=limit)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-                return False
+                return False, proc.returncode
     proc = _forkserver_context(keras=env.get("DLCOURSE_USES_KERAS") == "1", assignment=assignment).Process(
         target=_autograde_child, args=(str(root), assignment, student, env, str(log_path)), daemon=False
     )
@@ -206,8 +214,72 @@ def _autograde(root: Path, assignment: str, student: str, env: dict, log_path: P
         except ProcessLookupError:
             pass
         proc.join()
-        return False
-    return True
+        return False, proc.exitcode
+    return True, proc.exitcode
+
+
+def read_progress(path: Path) -> dict[str, dict]:
+    """What the grading process recorded per notebook: ``{"complete": bool, "tests": {grade_id: outputs}}``.
+
+    Written by :class:`dlcourse.grading.preprocessors.HardenedExecute` as each test cell finishes
+    (Instructors' guide); a torn last line (the process killed while writing) is ignored.
+    """
+    out: dict[str, dict] = {}
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("notebook"), str):
+            continue
+        entry = out.setdefault(record["notebook"], {"complete": False, "tests": {}, "incidents": []})
+        if record.get("complete") is True:
+            entry["complete"] = True
+            entry["incidents"] = record.get("incidents") or []
+        elif isinstance(record.get("test"), str) and isinstance(record.get("outputs"), list):
+            entry["tests"][record["test"]] = record["outputs"]
+    return out
+
+
+def unfinished_notebook(nb: nbformat.NotebookNode, completed: dict[str, list], why: str) -> tuple[nbformat.NotebookNode, list[str]]:
+    """``nb`` with every graded test cell that did not complete failed (zero points), and their ids.
+
+    Instructors' guide. ``completed`` maps the grade ids of the test cells that finished to their
+    outputs (computed by the grader, so kept); every other test cell gets an error output saying
+    ``why``, so that nbgrader scores it zero. Outputs stored in the submission never count.
+    """
+    from nbgrader import utils
+
+    failed = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
+            continue
+        gid = meta.get("grade_id", "")
+        if gid in completed:
+            cell.outputs = [nbformat.from_dict(o) for o in completed[gid]]
+        else:
+            failed.append(gid)
+            cell.outputs = [nbformat.v4.new_output("error", ename="NotGraded", evalue=why,
+                                                   traceback=[f"NotGraded: {why}"])]
+        cell.execution_count = None
+    return nb, failed
+
+
+def _stopped_why(finished: bool, exitcode: int | None, limit: float) -> str:
+    if not finished:
+        return f"grading took longer than {limit} s and was stopped"
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"the grading process was killed ({name}) before it finished"
+    return f"the grading process stopped (exit status {exitcode}) before it finished"
 
 
 def _kill_launchers(folder: Path) -> None:
@@ -294,17 +366,22 @@ def run_job(job: dict) -> dict:
                    DLCOURSE_USES_KERAS="1" if uses_keras else "0")
         limit = opts.get("notebook_timeout", 1800)
         log_path = base / "autograde.log"
-        finished = _autograde(root, a, s, env, log_path, limit)
+        env["DLCOURSE_GRADING_PROGRESS"] = str(base / "progress.jsonl")
+        finished, exitcode = _autograde(root, a, s, env, log_path, limit)
         log = log_path.read_text(errors="replace") if log_path.exists() else ""
-        if not finished:
-            _kill_launchers(base / "pids")
-            result.update(status="failed", reason=f"grading took longer than {limit} s and was stopped")
-            return result
+        _kill_launchers(base / "pids")  # nothing of a stopped (or finished) grading outlives it
         result["log"] = log[-20000:]
+        progress = read_progress(base / "progress.jsonl")
+        why = _stopped_why(finished, exitcode, limit)
+        if finished and exitcode and exitcode > 0:
+            tail = " | ".join(line for line in log.strip().splitlines()[-3:])
+            why = f"nbgrader autograde failed: {tail[-300:]}"
+        stopped = []  # (notebook, tests scored zero because grading stopped before them)
         for name in job["notebooks"]:
             path = root / "autograded" / s / a / f"{name}.ipynb"
-            if path.is_file() and not path.is_symlink():
-                text = path.read_text()
+            done = progress.get(name, {"complete": False, "tests": {}, "incidents": []})
+            text = path.read_text() if path.is_file() and not path.is_symlink() else None
+            if done["complete"] and text is not None:
                 nb = json.loads(text)
                 result["notebooks"][name] = text
                 meta = nb.get("metadata", {}).get("dlcourse_grading", {})
@@ -312,6 +389,29 @@ def run_job(job: dict) -> dict:
                 if meta.get("restored_cells"):
                     result["incidents"].append({"cell": ", ".join(meta["restored_cells"]), "kind": "restored",
                                                 "detail": "deleted cells were restored"})
+                continue
+            # Execution never finished: the notebook on disk (if any) is the sanitised submission,
+            # whose test cells have no outputs, which nbgrader would score as passed. Fail closed.
+            release = job["release"].get(f"{name}.ipynb")
+            if text is None and release is None:
+                continue
+            try:
+                nb = nbformat.reads(text if text is not None else release.decode(), as_version=4)
+            except Exception:  # noqa: BLE001  (a torn write)
+                nb = nbformat.reads(release.decode(), as_version=4) if release is not None else None
+            if nb is None:
+                continue
+            nb, zeroed = unfinished_notebook(nb, done["tests"], f"{why}; this test did not run and scores zero")
+            result["notebooks"][name] = nbformat.writes(nb)
+            stopped.append((name, zeroed))
+            result["incidents"].append({"cell": name, "kind": "grading_stopped",
+                                        "detail": f"{why}; {len(zeroed)} tests did not run and score zero"})
+        if stopped or not finished:
+            zeroed = [g for _, z in stopped for g in z]
+            detail = (f"; {len(zeroed)} tests not completed score zero ({', '.join(zeroed[:3])}"
+                      + (f" and {len(zeroed) - 3} more" if len(zeroed) > 3 else "") + ")") if zeroed else ""
+            result.update(status="failed", reason=why + detail)
+            return result
         if not result["notebooks"] and not problem:
             tail = " | ".join(line for line in log.strip().splitlines()[-3:])
             result.update(status="failed", reason=f"nbgrader autograde failed: {tail[-300:]}")
