@@ -7,7 +7,6 @@ comparison reads the executed copy from the build's execution cache instead of r
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import sys
 
@@ -49,13 +48,13 @@ def test_book_notebook_runs_and_matches_its_stored_outputs(notebook, request):
 
 
 def _cell_seconds(cell) -> float:
-    timing = cell.get("metadata", {}).get("execution", {})
+    """A cell's execution time from its metadata (``tools/benchmark.py`` reads it the same way)."""
+    sys.path.insert(0, str(ROOT / "tools"))
     try:
-        start, end = (dt.datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
-                      for k in ("iopub.execute_input", "shell.execute_reply"))
-    except (KeyError, ValueError):
-        return 0.0
-    return (end - start).total_seconds()
+        from benchmark import _cell_seconds as seconds
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    return seconds(cell)
 
 
 @pytest.mark.parametrize("key", ASSIGNMENTS)
