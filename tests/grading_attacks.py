@@ -164,7 +164,13 @@ from dlcourse.data import get_data_dir
 _own = (os.getcwd(), "/tmp/.dlcourse-", *glob.glob("/tmp/*/ipc/"), os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix),
         os.path.dirname(os.path.dirname(dlcourse.__file__)) + "/", str(get_data_dir()) + "/")  # the allowlist, wherever the checkout is
 for _top in ("/home", "/run", "/var", "/srv", "/mnt", "/opt", "/root", "/tmp", "/media", "/boot"):
-    _files = [os.path.join(d, f) for d, _, fs in os.walk(_top) for f in fs]
+    _files = []
+    for _d, _dirs, _fs in os.walk(_top):
+        # an allowlisted folder holds only allowlisted files: skip it rather than list the whole
+        # Python installation (that took longer than the cell timeout on a loaded machine)
+        _dirs[:] = [x for x in _dirs if not (os.path.join(_d, x) + "/").startswith(_own)
+                    and not os.path.join(_d, x).startswith(_own)]
+        _files += [os.path.join(_d, f) for f in _fs]
     _files = [f for f in _files if not f.startswith(_own)]
     print("READ-OK" if _files else "READ-FAIL", _top, _files[:3])
 """
