@@ -238,16 +238,22 @@ def test_kernel_dies_when_its_launcher_is_killed(caps, tmp_path):
             os.kill(int(pid), 9)
 
 
-@pytest.mark.slow
-def test_a_submission_that_takes_too_long_is_stopped_and_reported(tmp_path):
+def _one_job(tmp_path, student: str, notebook, options: dict):
+    """A course with one submission and the grading job for it (its gradebook seeded)."""
     course = make_course(tmp_path / "course")
-    submit(course, "slow", replace(solution(), "q1_task_types", "while True:\n    pass\n"))
+    submit(course, student, notebook)
     db = f"sqlite:///{course}/gradebook.db"
     grading_gradebook.ensure_assignment(course, "solutions", KEY, db)
     grading_gradebook.write_seed(db, KEY, tmp_path / "seed.db")
     dirs = {"source": "solutions", "release": "notebooks", "submitted": "submitted"}
-    job = grading_worker.make_job(course, dirs, KEY, "slow", (tmp_path / "seed.db").read_bytes(), [KEY],
-                                  {"cell_timeout": 120, "notebook_timeout": 8})
+    return course, grading_worker.make_job(course, dirs, KEY, student, (tmp_path / "seed.db").read_bytes(),
+                                           [KEY], options)
+
+
+@pytest.mark.slow
+def test_a_submission_that_takes_too_long_is_stopped_and_reported(tmp_path):
+    _, job = _one_job(tmp_path, "slow", replace(solution(), "q1_task_types", "while True:\n    pass\n"),
+                      {"cell_timeout": 120, "notebook_timeout": 8})
     result = grading_worker.run_job(job)
     assert result["status"] == "failed" and result["seconds"] < 30
     assert result["reason"].startswith("grading took longer than 8 s and was stopped; ")
@@ -291,14 +297,8 @@ def test_a_killed_grading_process_scores_zero_for_every_test_it_did_not_complete
 
     from grading_fixtures import insert_after, points
 
-    course = make_course(tmp_path / "course")
-    submit(course, "killed", insert_after(solution(), "q2_split_test", PARK))
-    db = f"sqlite:///{course}/gradebook.db"
-    grading_gradebook.ensure_assignment(course, "solutions", KEY, db)
-    grading_gradebook.write_seed(db, KEY, tmp_path / "seed.db")
-    dirs = {"source": "solutions", "release": "notebooks", "submitted": "submitted"}
-    job = grading_worker.make_job(course, dirs, KEY, "killed", (tmp_path / "seed.db").read_bytes(), [KEY],
-                                  {"cell_timeout": 120, "notebook_timeout": 200})
+    _, job = _one_job(tmp_path, "killed", insert_after(solution(), "q2_split_test", PARK),
+                      {"cell_timeout": 120, "notebook_timeout": 200})
     killed = []
 
     def killer():
