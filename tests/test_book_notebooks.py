@@ -18,6 +18,12 @@ from conftest import ASSIGNMENTS, ROOT, record_execution, solution_path
 from course import graded_cells
 from nbval_compare import checked_cells, compare
 
+sys.path.insert(0, str(ROOT / "tools"))
+from benchmark import _cell_seconds  # noqa: E402  (a cell's execution time, as the benchmark reads it)
+from tidy_pages import exercise_list, questions  # noqa: E402
+
+sys.path.remove(str(ROOT / "tools"))
+
 BOOK_NOTEBOOKS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "book").glob("ch*/*.ipynb"))
 WORDS = {5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
 
@@ -45,16 +51,6 @@ def test_book_notebook_runs_and_matches_its_stored_outputs(notebook, request):
                      + f"; slowest cell {slowest:.0f} s")
     problems = compare(nbformat.read(ROOT / notebook, as_version=4), execution.notebook, label=notebook)
     assert not problems, "\n\n".join(problems)
-
-
-def _cell_seconds(cell) -> float:
-    """A cell's execution time from its metadata (``tools/benchmark.py`` reads it the same way)."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        from benchmark import _cell_seconds as seconds
-    finally:
-        sys.path.remove(str(ROOT / "tools"))
-    return seconds(cell)
 
 
 @pytest.mark.parametrize("key", ASSIGNMENTS)
@@ -98,12 +94,6 @@ def test_book_page_ends_with_its_summary_then_its_exercises(notebook):
 
 @pytest.mark.parametrize("key", ASSIGNMENTS)
 def test_chapter_page_lists_the_exercise_notebooks_own_questions(key):
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        from tidy_pages import exercise_list, questions
-    finally:
-        sys.path.remove(str(ROOT / "tools"))
-
     assert len(questions(key)) >= 5, "the notebook's questions are headed '## Question N — Title (P points)'"
     page = nbformat.read(ROOT / "book" / key / "index.ipynb", as_version=4)
     exercises = page.cells[_headings(page)[-1][0]].source.split("## Exercises", 1)[-1]

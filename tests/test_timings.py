@@ -11,16 +11,20 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 
 import nbformat
 import pytest
 
 from conftest import ASSIGNMENTS, ROOT, solution_path
 
+sys.path.insert(0, str(ROOT / "tools"))
+from benchmark import page_budget, solution_budget  # noqa: E402  (the one definition of the budgets)
+
+sys.path.remove(str(ROOT / "tools"))
+
 TIMINGS = json.loads((ROOT / "book" / "timings.json").read_text(encoding="utf-8"))
 PAGES = sorted(p.parent.name for p in (ROOT / "book").glob("ch*/index.ipynb"))
-PAGE_BUDGET = {"ch08_convnets": 180, "ch09_transfer_learning": 180}   # seconds on 2 idle cores, else 120
-SOLUTION_BUDGET = {"ch08_convnets": 60, "ch09_transfer_learning": 60}  # CPU seconds on one core, else 45
 SLOWEST_CELL = 100  # a third of the book build's cell timeout (_config.yml)
 
 
@@ -33,14 +37,14 @@ def up_to_five(seconds: float) -> int:
 def test_solution_runs_within_its_budget_on_one_core(key):
     measured = TIMINGS["solutions"][key]
     assert measured["status"] == "ok"
-    assert measured["cpu_seconds"] <= SOLUTION_BUDGET.get(key, 45), measured
+    assert measured["cpu_seconds"] <= solution_budget(key), measured
 
 
 @pytest.mark.parametrize("key", PAGES)
 def test_page_executes_within_its_budget(key):
     measured = TIMINGS["pages"][key]
     assert measured["status"] == "ok"
-    assert measured["seconds"] <= PAGE_BUDGET.get(key, 120), measured
+    assert measured["seconds"] <= page_budget(key), measured
     assert measured["slowest_cell"] <= SLOWEST_CELL, measured
 
 

@@ -204,7 +204,7 @@ class HardenedExecute(Execute):
         self._setup_reported = len(self._side.failures)
         cell.outputs = [nbformat.from_dict(o) for o in outputs]
         cell.execution_count = None
-        self._progress({"notebook": self._notebook_name, "test": _nbgrader(cell).get("grade_id"), "outputs": outputs})
+        self._progress({"notebook": self._notebook_name, "test": gid, "outputs": outputs})
         if kernel.problems:
             self._incident(cell, index, "tampered", f"the kernel's answers were not valid data: {kernel.problems[0]}")
         if self._remote_timeouts > timeouts:

@@ -270,6 +270,11 @@ def unfinished_notebook(nb: nbformat.NotebookNode, completed: dict[str, list], w
     return nb, failed
 
 
+def _log_tail(log: str) -> str:
+    """The last three lines of nbgrader's log, on one line (a failure's reason)."""
+    return " | ".join(line for line in log.strip().splitlines()[-3:])[-300:]
+
+
 def _stopped_why(finished: bool, exitcode: int | None, limit: float) -> str:
     if not finished:
         return f"grading took longer than {limit} s and was stopped"
@@ -374,8 +379,7 @@ def run_job(job: dict) -> dict:
         progress = read_progress(base / "progress.jsonl")
         why = _stopped_why(finished, exitcode, limit)
         if finished and exitcode and exitcode > 0:
-            tail = " | ".join(line for line in log.strip().splitlines()[-3:])
-            why = f"nbgrader autograde failed: {tail[-300:]}"
+            why = f"nbgrader autograde failed: {_log_tail(log)}"
         stopped = []  # (notebook, tests scored zero because grading stopped before them)
         for name in job["notebooks"]:
             path = root / "autograded" / s / a / f"{name}.ipynb"
@@ -413,8 +417,7 @@ def run_job(job: dict) -> dict:
             result.update(status="failed", reason=why + detail)
             return result
         if not result["notebooks"] and not problem:
-            tail = " | ".join(line for line in log.strip().splitlines()[-3:])
-            result.update(status="failed", reason=f"nbgrader autograde failed: {tail[-300:]}")
+            result.update(status="failed", reason=f"nbgrader autograde failed: {_log_tail(log)}")
         else:
             kinds: dict[str, list[str]] = {}
             for inc in result["incidents"]:
