@@ -42,6 +42,17 @@ def test_exercise_notebook_follows_the_conventions(key):
     assert questions and all("<details><summary>Hint</summary>" in q for q in questions)
 
 
+@pytest.mark.parametrize("key", ASSIGNMENTS)
+def test_cells_that_import_keras_or_train_are_marked_slow(key):
+    """dlcourse-grade gives unmarked cells the short cell timeout (a stuck answer costs little); a cell
+    that imports TensorFlow or trains needs the slow-cell deadline on a busy machine."""
+    nb = nbformat.read(solution_path(key), as_version=4)
+    unmarked = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells
+                if cell.cell_type == "code" and not cell.metadata.get("dlcourse", {}).get("slow")
+                and any(s in cell.source for s in (".fit(", "import keras", "import tensorflow"))]
+    assert unmarked == [], f"mark these cells slow (metadata dlcourse.slow): {unmarked}"
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     """A course where nbgrader has just released every assignment from solutions/."""

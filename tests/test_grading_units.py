@@ -14,7 +14,8 @@ import sys
 import nbformat
 import pytest
 
-from grading_fixtures import KEY, delete, isolation_caps, make_course, release, replace, solution, submit
+from grading_fixtures import (KEY, delete, full_marks, index_of, isolation_caps, make_course, release, replace,
+                              solution, source_of, submit)
 
 from dlcourse import grading
 from dlcourse.grading import gradebook as grading_gradebook, sandbox as grading_sandbox, worker as grading_worker
@@ -238,9 +239,12 @@ def test_kernel_dies_when_its_launcher_is_killed(caps, tmp_path):
             os.kill(int(pid), 9)
 
 
-def _one_job(tmp_path, student: str, notebook, options: dict):
-    """A course with one submission and the grading job for it (its gradebook seeded)."""
+def _one_job(tmp_path, student: str, notebook, options: dict, release_nb=None):
+    """A course with one submission and the grading job for it (its gradebook seeded); ``release_nb``
+    replaces the course's released notebook."""
     course = make_course(tmp_path / "course")
+    if release_nb is not None:
+        nbformat.write(release_nb, course / "notebooks" / KEY / f"{KEY}.ipynb")
     submit(course, student, notebook)
     db = f"sqlite:///{course}/gradebook.db"
     grading_gradebook.ensure_assignment(course, "solutions", KEY, db)
@@ -259,6 +263,29 @@ def test_a_submission_that_takes_too_long_is_stopped_and_reported(tmp_path):
     assert result["reason"].startswith("grading took longer than 8 s and was stopped; ")
     # the unexecuted notebook's test cells fail: every test scores zero, never the stored outputs
     assert _autograded_score(result["notebooks"][KEY]) == 0
+
+
+@pytest.mark.slow
+def test_only_cells_the_release_marks_slow_get_the_slow_deadline(tmp_path):
+    """A stuck answer costs the short cell timeout; the cells the release marks slow (``dlcourse.slow``:
+    the set-up, training) get four times it. The mark is read from the release, so a submission that
+    marks its own cell slow still gets the short deadline. Honest base: the solution with q1's answer
+    sleeping 6 s, under a 3 s timeout."""
+    from grading_fixtures import points
+
+    sleepy = replace(solution(), "q1_task_types", "import time\ntime.sleep(6)\n" + source_of(solution(), "q1_task_types"))
+    sleepy.cells[index_of(sleepy, "q1_task_types")].metadata["dlcourse"] = {"slow": True}
+    options = {"cell_timeout": 3, "notebook_timeout": 200}
+    _, job = _one_job(tmp_path / "unmarked", "sleepy", sleepy, options)
+    result = grading_worker.run_job(job)
+    assert result["status"] == "graded", result
+    assert _autograded_score(result["notebooks"][KEY]) == full_marks() - points()["q1_task_types_test"]
+    marked = release()
+    marked.cells[index_of(marked, "q1_task_types")].metadata["dlcourse"] = {"slow": True}
+    _, job = _one_job(tmp_path / "marked", "sleepy", sleepy, options, release_nb=marked)
+    result = grading_worker.run_job(job)
+    assert result["status"] == "graded", result
+    assert _autograded_score(result["notebooks"][KEY]) == full_marks()
 
 
 def _autograded_score(text: str) -> float:

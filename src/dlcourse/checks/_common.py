@@ -8,10 +8,16 @@ from typing import Any
 import numpy as np
 
 
-def fail(message: str) -> None:
-    """Raise the AssertionError that a student sees, with a message that teaches."""
+def fail(message: str, tag: str | None = None) -> None:
+    """Raise the AssertionError that a student sees, with a message that teaches (Chapter 1).
+
+    ``tag`` names the mistake in a stable short word (``epochs_from_zero``); it travels on the
+    exception as ``.tag`` for the class report and is never shown to the student.
+    """
     __tracebackhide__ = True
-    raise AssertionError(message)
+    error = AssertionError(message)
+    error.tag = tag
+    raise error
 
 
 def check_type(value: Any, expected: type | tuple[type, ...], what: str) -> None:

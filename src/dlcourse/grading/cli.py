@@ -133,6 +133,7 @@ def grade_class(
     db_url: str | None = None,
     students: list[str] | None = None,
     cell_timeout: int | None = None,
+    slow_cell_timeout: int | None = None,
     notebook_timeout: int = 1800,
     memory_bytes: int | None = 8 << 30,
     expose: tuple[str, ...] = (),
@@ -161,6 +162,7 @@ def grade_class(
         seed_db = seed.read_bytes()
     options = {
         "cell_timeout": cell_timeout or int(config.Execute.get("timeout", 120) or 120),
+        "slow_cell_timeout": slow_cell_timeout or 0,
         "notebook_timeout": notebook_timeout,
         "memory_bytes": memory_bytes,
         "expose": [str(Path(p).resolve()) for p in expose],
@@ -247,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db-url", default=None, help="gradebook URL (default: nbgrader_config.py's, SQLite)")
     p.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
     p.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: Execute.timeout)")
+    p.add_argument("--slow-cell-timeout", type=int, default=None, help="seconds per cell that the release "
+                   "marks slow (metadata dlcourse.slow; default: four times --cell-timeout)")
     p.add_argument("--notebook-timeout", type=int, default=1800, help="seconds per submission (default 1800)")
     p.add_argument("--memory-limit", default="8G", help="address-space limit of each kernel (default 8G; 'none')")
     p.add_argument("--expose", action="append", default=[], help="extra folder the kernel may read")
@@ -277,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         started = dt.datetime.now()
         results = grade_class(
             root, args.assignment, workers=args.workers, scheduler=args.scheduler, db_url=args.db_url,
-            students=args.student, cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+            students=args.student, cell_timeout=args.cell_timeout,
+            slow_cell_timeout=args.slow_cell_timeout, notebook_timeout=args.notebook_timeout,
             memory_bytes=parse_size(args.memory_limit), expose=tuple(args.expose),
             progress=not args.no_progress, max_files=args.max_files,
             max_bytes=parse_size(args.max_size) or (64 << 20),

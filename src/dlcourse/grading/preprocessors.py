@@ -66,6 +66,10 @@ class HardenedExecute(Execute):
     max_notebook_output = Int(4 << 20, help="Bytes of output kept per notebook.").tag(config=True)
     release_directory = Unicode("", help="Folder of the released notebooks: the grader's set-up and data "
                                 "come from their locked cells, in their order (never the submission's).").tag(config=True)
+    slow_cell_timeout = Int(0, help="Seconds for the cells that the released notebook marks slow "
+                            "(metadata dlcourse.slow: imports, training); 0: four times the timeout. "
+                            "Every other cell gets the timeout, so a stuck answer costs little "
+                            "time.").tag(config=True)
 
     @default("kernel_manager_class")
     def _km_default(self):
@@ -115,6 +119,15 @@ class HardenedExecute(Execute):
                                     "detail": "the released notebook could not be read; the submission's cell order was used"})
         self._plan = interface.ReleasePlan(template if template is not None else nb)
         self._side = interface.GraderSide(self._plan)
+        # which cells may be slow comes from the release, never from the submission's metadata
+        self._slow = {_nbgrader(c).get("grade_id") for c in (template.cells if template is not None else [])
+                      if c.get("metadata", {}).get("dlcourse", {}).get("slow")} - {None}
+
+    def _get_timeout(self, cell):
+        """The cell's deadline: the timeout, or the slow-cell timeout for a cell the release marks slow."""
+        if cell is not None and _nbgrader(cell).get("grade_id") in getattr(self, "_slow", ()):
+            return self.slow_cell_timeout or 4 * self.timeout
+        return super()._get_timeout(cell)
 
     # --- progress, outside the notebook (which the student wrote) -------------------------------
     def _progress(self, record: dict) -> None:
@@ -153,10 +166,12 @@ class HardenedExecute(Execute):
         return super().output(outs, msg, display_id, cell_index)
 
     # --- helpers ----------------------------------------------------------------------------------
-    def _aux(self, code: str, index: int):
-        """Run code that is not part of the notebook; return its outputs."""
+    def _aux(self, code: str, index: int, like=None):
+        """Run code that is not part of the notebook (with the deadline of the cell ``like``); return its outputs."""
         original = self.nb.cells[index]
         aux = nbformat.v4.new_code_cell(code)
+        if like is not None:
+            aux.metadata["nbgrader"] = {"grade_id": _nbgrader(like).get("grade_id")}
         try:
             self.execute_cell(aux, index, store_history=False)
         finally:
@@ -170,12 +185,12 @@ class HardenedExecute(Execute):
     def _replay(self, upto: int) -> None:
         for i in self._done:
             if i < upto:
-                self._aux(self.nb.cells[i].source, i)
+                self._aux(self.nb.cells[i].source, i, like=self.nb.cells[i])
 
     def _send(self, expression: str):
         """One request to the kernel's agent as a user expression; the reply's content, None on timeout."""
         msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"r": expression})
-        reply = self.wait_for_reply(msg_id)
+        reply = self.wait_for_reply(msg_id, getattr(self, "_test_cell", None))
         if reply is None:
             self._remote_timeouts += 1
             return None
@@ -191,10 +206,12 @@ class HardenedExecute(Execute):
         self._side.namespace_for(position, interface.read_names(cell.source))  # its locked cells, run before
         kernel = interface.StudentKernel(self._send, interface.setup_refs(self._side.ns))
         timeouts = self._remote_timeouts
+        self._test_cell = cell  # each request of this test gets the test cell's deadline
         try:
             outputs = interface.run_test(cell.source, gid, {}, kernel, max_output=self.max_cell_output,
                                          plan=self._plan, side=self._side, position=position)
         finally:
+            self._test_cell = None
             self._stats["requests"] += kernel.requests
             self._stats["bytes"] += kernel.bytes
             self._stats["seconds"] += time.monotonic() - start
@@ -208,7 +225,7 @@ class HardenedExecute(Execute):
         if kernel.problems:
             self._incident(cell, index, "tampered", f"the kernel's answers were not valid data: {kernel.problems[0]}")
         if self._remote_timeouts > timeouts:
-            self._incident(cell, index, "timeout", f"the notebook's code did not answer within {self.timeout} s; interrupted")
+            self._incident(cell, index, "timeout", f"the notebook's code did not answer within {self._get_timeout(cell)} s; interrupted")
             if not self._responsive(index):
                 self._recover_stuck(cell, index)
         return cell
@@ -228,9 +245,9 @@ class HardenedExecute(Execute):
                 self._incident(cell, index, "kernel_died", "the kernel died while running this cell")
                 ename, evalue = "DeadKernelError", "The kernel died while running this cell (a crash, os._exit or out of memory)."
             else:  # no reply even after the interrupt: the code ignores SIGINT
-                self._incident(cell, index, "timeout", f"no result within {self.timeout} s; interrupted")
+                self._incident(cell, index, "timeout", f"no result within {self._get_timeout(cell)} s; interrupted")
                 self._incident(cell, index, "stuck", "ignored the interrupt; the kernel was restarted")
-                ename, evalue = "CellTimeoutError", f"No result within {self.timeout} s and the interrupt was ignored."
+                ename, evalue = "CellTimeoutError", f"No result within {self._get_timeout(cell)} s and the interrupt was ignored."
             cell.outputs.append(nbformat.v4.new_output(
                 "error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue} The kernel was restarted."],
             ))
@@ -244,7 +261,7 @@ class HardenedExecute(Execute):
             if out.output_type == "error":
                 if out.ename == "CellTimeoutError" or "Timeout" in out.ename:
                     timed_out = True
-                    self._incident(cell, index, "timeout", f"no result within {self.timeout} s; interrupted")
+                    self._incident(cell, index, "timeout", f"no result within {self._get_timeout(cell)} s; interrupted")
                 elif "MemoryError" in out.ename:
                     self._incident(cell, index, "memory", "ran out of its memory limit")
         if timed_out and not self._responsive(index):

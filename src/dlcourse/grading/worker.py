@@ -55,6 +55,7 @@ c.Autograde.autograde_preprocessors = [HardenedExecute, IgnorePattern, ClearMeta
 c.RestoreMissingCells.release_directory = {release!r}
 c.HardenedExecute.release_directory = {release!r}
 c.Execute.timeout = {cell_timeout}
+c.HardenedExecute.slow_cell_timeout = {slow_cell_timeout}
 c.Execute.interrupt_on_timeout = True
 c.KernelManager.transport = "ipc"
 c.KernelManager.ip = {ipc!r}
@@ -339,7 +340,7 @@ def run_job(job: dict) -> dict:
         _write_tree(root / "submitted" / s / a, job["submission"])
         (root / "nbgrader_config.py").write_text(job["config"] + _OVERRIDES.format(
             root=str(root), release=str(root / "release" / a), cell_timeout=int(opts.get("cell_timeout", 120)),
-            ipc=str(ipc / "kernel"),
+            slow_cell_timeout=int(opts.get("slow_cell_timeout") or 0), ipc=str(ipc / "kernel"),
         ))
         if job.get("submission_problem"):
             result.update(status="failed", reason=job["submission_problem"])
