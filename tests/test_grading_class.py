@@ -361,7 +361,7 @@ def test_attacks_leave_nothing_running_or_allocated(graded_class):
     assert "STARTED 50" in _student_outputs(graded_class["course"], "fork_sleepers")
     assert "SHM-CREATED" in _student_outputs(graded_class["course"], "sysv_shm")
     assert graded_class["after"]["procs"] == [] and graded_class["after"]["shm"] is False
-    out = subprocess.run(["pgrep", "-u", "nobody", "-f", "ipykernel_launcher"], capture_output=True, text=True)
+    out = subprocess.run(["pgrep", "-a", "-f", "ipykernel_launcher"], capture_output=True, text=True)
     assert str(graded_class["course"]) not in out.stdout
 
 

@@ -373,3 +373,53 @@ def test_pure_functions_still_pass_by_reference():
     assert plain.decode({"__fn__": ["numpy", "tanh"]}) is np.tanh
     assert plain.decode({"__fn__": ["numpy", "mean"]}) is np.mean
     assert plain.decode({"__fn__": ["math", "exp"]}) is __import__("math").exp
+
+
+def _dense_payload(units: int, weights: list) -> dict:
+    layer = {"module": "keras.layers", "class_name": "Dense", "registered_name": None,
+             "config": {"name": "d", "units": units, "activation": "linear", "use_bias": True}}
+    return {"__keras__": {"config": layer, "weights": weights}, "__h__": 1}
+
+
+def test_a_config_that_implies_more_weights_than_sent_is_refused_before_it_is_built(monkeypatch):
+    """Issue 24, item 7: a 400-byte config for Dense(50_000_000) is refused before any kernel is allocated."""
+    import keras
+
+    built = []
+    monkeypatch.setattr(keras.saving, "deserialize_keras_object", lambda *a, **k: built.append(a) or None)
+    with pytest.raises(plain.PlainDataError, match="units = 50000000"):
+        plain.decode(_dense_payload(50_000_000, []), lambda data: "a handle")
+    assert built == []
+
+
+def test_a_keras_config_may_name_only_pure_keras_functions():
+    """Issue 24, "Grader state": keras.config.set_max_epochs given as an activation is refused."""
+    for module, name in [("keras.config", "set_max_epochs"), ("builtins", "exec"), ("keras.activations", "get")]:
+        payload = _dense_payload(2, [])
+        payload["__keras__"]["config"]["config"]["activation"] = {
+            "module": module, "class_name": "function", "config": name, "registered_name": "function"}
+        with pytest.raises(plain.PlainDataError, match="pure Keras functions|Keras.s own classes"):
+            plain.decode(payload, lambda data: "a handle")
+
+
+def test_a_reply_with_too_many_values_is_refused_before_it_is_parsed():
+    """Issue 24, item 7: decoding costs about 50 bytes a value; a flood of empty lists is refused unparsed."""
+    flood = json.dumps({"ok": [[]] * (interface.MAX_REPLY_VALUES // 2 + 1)})
+    reply = {"status": "ok", "user_expressions": {"r": {"status": "ok", "data": {"text/plain": repr(flood)}}}}
+    kernel = interface.StudentKernel(lambda expression: reply)
+    with pytest.raises(interface.InterfaceError, match="too many values"):
+        kernel.get("x")
+    assert kernel.problems == ["the kernel's answer has too many values"]
+
+
+def test_an_error_raised_by_the_students_code_is_marked_as_the_students_message():
+    """Issue 24, item 5: feedback hides such a message when a hidden input caused it."""
+    def f(x):
+        raise ValueError(f"got {list(x)}")
+
+    fake = FakeKernel({"f": f})
+    kernel = interface.StudentKernel(fake, interface.setup_refs({"np": np}))
+    outputs = interface.run_test("f(np.array([4, 2]))\n", "t", {"np": np}, kernel)
+    assert outputs[-1]["ename"] == "ValueError" and outputs[-1]["metadata"] == {"dlcourse": {"message_from_kernel": True}}
+    outputs = interface.run_test("assert False, 'the check'\n", "t", {"np": np}, kernel)
+    assert "metadata" not in outputs[-1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import socket
@@ -14,8 +15,8 @@ import sys
 import nbformat
 import pytest
 
-from grading_fixtures import (KEY, delete, full_marks, index_of, isolation_caps, make_course, release, replace,
-                              solution, source_of, submit)
+from grading_fixtures import (KEY, delete, full_marks, index_of, isolation_caps, make_course, points, release,
+                              replace, solution, source_of, submit)
 
 from dlcourse import grading
 from dlcourse.grading import gradebook as grading_gradebook, sandbox as grading_sandbox, worker as grading_worker
@@ -95,6 +96,30 @@ def test_strip_hidden_tests_removes_regions_and_redacts_outputs():
     assert cell.outputs[0].text == "leak: [hidden test]\n"
     assert cell.outputs[1].traceback == ["AssertionError", "----> 3 [hidden test]"]
     assert cell.outputs[1].evalue == "wrong"
+
+
+def test_feedback_shows_no_kernel_output_produced_after_the_tests_sent_their_inputs():
+    """Issue 24, item 5: a student's cell that ran after a test called its code (it may print what the
+    tests sent), and the student's own error message raised on a hidden input, stay out of feedback;
+    a message raised on a visible line, and the instructor's autograded notebook, keep them."""
+    source = 'check(f)\n### BEGIN HIDDEN TESTS\nassert f(secret) == 9, "wrong"\n### END HIDDEN TESTS'
+    hidden_tb = ["ValueError", '----> 3 assert f(secret) == 9, "wrong"', "ValueError: got [4, 2, 7]"]
+    visible_tb = ["ValueError", "----> 1 check(f)", "ValueError: got [1, 2]"]
+    nb = _graded_nb(source, [nbformat.v4.new_output("error", ename="ValueError", evalue="got [4, 2, 7]",
+                                                    traceback=hidden_tb)])
+    visible = _graded_nb(source, [nbformat.v4.new_output("error", ename="ValueError", evalue="got [1, 2]",
+                                                         traceback=visible_tb)]).cells[0]
+    visible.metadata.nbgrader["grade_id"] = "t2"
+    later = nbformat.v4.new_code_cell("print(seen)", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="[4, 2, 7]\n")])
+    nb.cells += [visible, later]
+    nb.metadata["dlcourse_grading"] = {"after_test_calls": [2], "message_from_kernel": [0, 1]}
+    nb, _ = StripHiddenTests().preprocess(nb, {})
+    text = json.dumps(nb)
+    assert "4, 2, 7" not in text
+    assert nb.cells[0].outputs[0].evalue.startswith("(your code raised this error on an input of the hidden tests")
+    assert nb.cells[1].outputs[0].evalue == "got [1, 2]"
+    assert nb.cells[2].outputs[0].text.startswith("(Output not shown in feedback")
 
 
 def test_restore_missing_cells_puts_deleted_cells_back_in_place(tmp_path):
@@ -177,14 +202,15 @@ def test_sandbox_confines_network_files_memory_and_user(caps, tmp_path):
         keep_rw=[], memory_bytes=2 << 30, file_size_bytes=1 << 20,
     )
     policy.dump(tmp_path / "policy.json")
-    out = subprocess.run(
+    launcher = subprocess.Popen(
         [sys.executable, "-m", "dlcourse.grading.sandbox", "--policy", str(tmp_path / "policy.json"), "--",
          sys.executable, "-c", PROBE, str(server.getsockname()[1]), str(secret_dir / "gradebook.db"), str(kept)],
-        cwd=work, capture_output=True, text=True, timeout=60,
+        cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    stdout, stderr = launcher.communicate(timeout=60)
     server.close()
-    assert out.returncode == 0, out.stderr
-    lines = out.stdout.splitlines()
+    assert launcher.returncode == 0, stderr
+    lines = stdout.splitlines()
     assert lines[0].startswith("net-loopback FAIL")
     assert lines[1:5] == [
         "read-secret FAIL FileNotFoundError",
@@ -192,7 +218,8 @@ def test_sandbox_confines_network_files_memory_and_user(caps, tmp_path):
         "write-cwd OK",
         "memory FAIL MemoryError",
     ]
-    uid = 65534 if caps.drop_user else os.getuid()
+    # its own uid (issue 24): no other kernel's processes count against its RLIMIT_NPROC
+    uid = policy.uid_base + launcher.pid if caps.drop_user else os.getuid()
     assert lines[5] == f"uid {uid} pid 1 cwd {work} files ['scratch.txt', 'submission.txt']"
     assert sorted(os.listdir(work)) == ["submission.txt"]  # the kernel's writes stay in its private copy
 
@@ -271,8 +298,6 @@ def test_only_cells_the_release_marks_slow_get_the_slow_deadline(tmp_path):
     the set-up, training) get four times it. The mark is read from the release, so a submission that
     marks its own cell slow still gets the short deadline. Honest base: the solution with q1's answer
     sleeping 6 s, under a 3 s timeout."""
-    from grading_fixtures import points
-
     sleepy = replace(solution(), "q1_task_types", "import time\ntime.sleep(6)\n" + source_of(solution(), "q1_task_types"))
     sleepy.cells[index_of(sleepy, "q1_task_types")].metadata["dlcourse"] = {"slow": True}
     options = {"cell_timeout": 3, "notebook_timeout": 200}
@@ -286,6 +311,27 @@ def test_only_cells_the_release_marks_slow_get_the_slow_deadline(tmp_path):
     result = grading_worker.run_job(job)
     assert result["status"] == "graded", result
     assert _autograded_score(result["notebooks"][KEY]) == full_marks()
+
+
+@pytest.mark.slow
+def test_a_test_cell_has_one_deadline_for_all_its_requests(tmp_path):
+    """Issue 24: each call of q3's test answers within the cell timeout (3 s of 5), but the test makes
+    four calls; the test as a whole runs out of time and scores zero, flagged; the tests
+    before it keep their points."""
+    from nbgrader.utils import determine_grade
+
+    slow_mse = "import time\n\ndef mse(y_true, y_pred):\n    time.sleep(3.0)\n" \
+               "    return float(np.mean((np.asarray(y_pred) - np.asarray(y_true)) ** 2))\n"
+    _, job = _one_job(tmp_path, "slowcalls", replace(solution(), "q3_mse", slow_mse),
+                      {"cell_timeout": 5, "notebook_timeout": 300})
+    result = grading_worker.run_job(job)
+    nb = nbformat.reads(result["notebooks"][KEY], as_version=4)
+    scores = {c.metadata.nbgrader["grade_id"]: determine_grade(c)[0] for c in nb.cells
+              if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    p = points()
+    assert scores["q3_mse_test"] == 0
+    assert scores["q1_task_types_test"] == p["q1_task_types_test"] and scores["q2_split_test"] == p["q2_split_test"]
+    assert any(i["cell"] == "q3_mse_test" and i["kind"] == "timeout" for i in result["incidents"]), result["incidents"]
 
 
 def _autograded_score(text: str) -> float:

@@ -38,7 +38,12 @@ from typing import Any, Callable
 from . import plain
 
 #: Largest reply accepted from the kernel (bytes of JSON).
-MAX_REPLY = 256 << 20
+MAX_REPLY = 128 << 20
+#: Most bytes one test cell may receive from the kernel, all its requests together.
+MAX_CELL_BYTES = 256 << 20
+#: Most JSON values (counted by their brackets and commas, before parsing) in one reply: decoding
+#: costs about 50 bytes a value, so a reply of nested empty lists cannot take the grader's memory.
+MAX_REPLY_VALUES = 2_000_000
 
 
 #: Methods of a model: never called on an object that stays in the kernel (see :meth:`Remote.__getattr__`).
@@ -139,6 +144,7 @@ class StudentKernel:
         self.send = send
         self.local_refs = local_refs or {}
         self.requests = 0
+        self.calls = 0
         self.bytes = 0
         self.problems: list[str] = []
 
@@ -172,6 +178,10 @@ class StudentKernel:
         if not isinstance(raw, str) or len(raw) > MAX_REPLY:
             raise self._bad("the kernel's answer is missing or too large")
         self.bytes += len(raw)
+        if self.bytes > MAX_CELL_BYTES:
+            raise self._bad("the kernel's answers to this test are too large")
+        if raw.count("[") + raw.count("{") + raw.count(",") > MAX_REPLY_VALUES:
+            raise self._bad("the kernel's answer has too many values")
         try:
             node = ast.parse(raw.strip(), mode="eval").body
             if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
@@ -185,7 +195,9 @@ class StudentKernel:
             err = reply["error"]
             if not (isinstance(err, list) and len(err) == 2 and all(isinstance(e, str) for e in err)):
                 raise self._bad("the kernel's error is not valid data")
-            raise _student_exception(err[0], err[1])
+            error = _student_exception(err[0], err[1])
+            error.from_kernel = True  # its message is the student's: feedback hides it after hidden inputs
+            raise error
         try:
             value = plain.decode(reply.get("ok"), self._resolve_handle)
         except plain.PlainDataError as exc:
@@ -199,6 +211,7 @@ class StudentKernel:
     def call(self, ident: int, args: tuple, kwargs: dict, return_args: bool = False) -> Any:
         """Call a student's function by value: nothing the call changes flows back into the grader's
         arguments; with ``return_args``, a dict of the result and the student's copies of the arguments."""
+        self.calls += 1
         encoded = self.encode_args(args)
         kw = plain.encode({str(k): v for k, v in kwargs.items()}, None, self._ref_or_remote)
         req = {"op": "call", "h": ident, "args": encoded, "kwargs": kw}
@@ -462,6 +475,8 @@ def run_test(source: str, name: str, setup: dict, kernel: StudentKernel, max_out
         outputs.append({"output_type": "stream", "name": "stdout", "text": text[:max_output]})
     if error is not None:
         outputs.append(error_output(error, filename, code_text))
+        if getattr(error, "from_kernel", False):
+            outputs[-1]["metadata"] = {"dlcourse": {"message_from_kernel": True}}
     return outputs
 
 

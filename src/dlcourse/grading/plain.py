@@ -249,11 +249,55 @@ def check_keras_config(config: Any, depth: int = 0) -> None:
             raise PlainDataError(f"{config.get('class_name')!r} cannot be rebuilt from a config")
         if config.get("class_name") == "__lambda__" or "function_type" in config:
             raise PlainDataError("a Keras config with code in it cannot be rebuilt")
+        if "function" in (config.get("class_name"), config.get("registered_name")) and not (
+                isinstance(module, str) and isinstance(config.get("config"), str)
+                and pure_reference(module, config["config"])):
+            raise PlainDataError(f"a Keras config may only name pure Keras functions, not "
+                                 f"{module}.{config.get('config')}")
         for v in config.values():
             check_keras_config(v, depth + 1)
     elif isinstance(config, list):
         for v in config:
             check_keras_config(v, depth + 1)
+
+
+#: Sizes up to this are accepted in any Keras config, whatever weights come with it.
+SMALL_SIZE = 1 << 16
+
+
+def _config_sizes(config: Any, key: str = "", depth: int = 0):
+    """Every size-like integer of a Keras config (layer widths, input dimensions), not seeds or flags."""
+    if depth > 200:
+        return
+    if isinstance(config, dict):
+        for k, v in config.items():
+            yield from _config_sizes(v, str(k), depth + 1)
+    elif isinstance(config, list):
+        for v in config:
+            yield from _config_sizes(v, key, depth + 1)
+    elif type(config) is int and "seed" not in key:
+        yield key, config
+
+
+def check_config_size(config: Any, weights: list) -> None:
+    """Refuse a Keras config that implies more parameters than the weights sent with it (Instructors' guide).
+
+    A layer of width ``n`` (units, filters, an input dimension) has at least ``n`` parameters, or
+    feeds one that does, so no size may exceed the number of values in the weights the kernel sent
+    (or :data:`SMALL_SIZE`). Checked before anything is built: a 400-byte config for
+    ``Dense(50_000_000)`` never allocates its kernel.
+    """
+    sent = 0
+    for w in weights:
+        spec = w.get("__nd__") if isinstance(w, dict) else None
+        if isinstance(spec, list) and len(spec) == 3 and isinstance(spec[1], list):
+            n = 1
+            for d in spec[1]:
+                n *= d if type(d) is int and d >= 0 else 0
+            sent += n
+    for key, size in _config_sizes(config):
+        if size > max(SMALL_SIZE, sent):
+            raise PlainDataError(f"the Keras config asks for {key} = {size}, more than the {sent} weights sent")
 
 
 def rebuild_keras(payload: Any) -> Any:
@@ -262,6 +306,7 @@ def rebuild_keras(payload: Any) -> Any:
         raise PlainDataError("malformed Keras payload")
     config = payload.get("config")
     check_keras_config(config)
+    check_config_size(config, payload["weights"])
     import keras
     obj = keras.saving.deserialize_keras_object(config, safe_mode=True)
     if not isinstance(obj, (keras.Model, keras.layers.Layer)):

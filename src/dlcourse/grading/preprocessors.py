@@ -75,6 +75,10 @@ class HardenedExecute(Execute):
     def _km_default(self):
         return SandboxedKernelManager
 
+    @default("shell_timeout_interval")
+    def _interval_default(self):
+        return 1  # deadlines to the second (nbclient polls every 5 s)
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
@@ -89,12 +93,15 @@ class HardenedExecute(Execute):
         self._out_total = 0
         self._capped: set[int] = set()
         self._remote_timeouts = 0
+        self._kernel_called = False  # a test has called the student's code with its inputs (hidden ones too)
+        self._feedback = {"after_test_calls": [], "message_from_kernel": []}  # cell indices, for feedback
         self._stats = {"requests": 0, "bytes": 0, "seconds": 0.0, "setup_seconds": 0.0}
         self._notebook_name = ((resources or {}).get("nbgrader") or {}).get("notebook", "")
         self._load_plan(nb)
         nb, resources = super().preprocess(nb, resources, km)
         meta = nb.metadata.setdefault(INCIDENTS_KEY, {})
         meta["incidents"] = self._incidents
+        meta.update(self._feedback)
         meta["interface"] = {k: round(v, 3) if isinstance(v, float) else v for k, v in self._stats.items()}
         self._progress({"notebook": self._notebook_name, "complete": True, "incidents": self._incidents})
         return nb, resources
@@ -123,11 +130,18 @@ class HardenedExecute(Execute):
         self._slow = {_nbgrader(c).get("grade_id") for c in (template.cells if template is not None else [])
                       if c.get("metadata", {}).get("dlcourse", {}).get("slow")} - {None}
 
-    def _get_timeout(self, cell):
-        """The cell's deadline: the timeout, or the slow-cell timeout for a cell the release marks slow."""
+    def _cell_timeout(self, cell):
+        """The cell's time: the timeout, or the slow-cell timeout for a cell the release marks slow."""
         if cell is not None and _nbgrader(cell).get("grade_id") in getattr(self, "_slow", ()):
             return self.slow_cell_timeout or 4 * self.timeout
         return super()._get_timeout(cell)
+
+    def _get_timeout(self, cell):
+        """How long to wait for a reply: a test cell's requests share one deadline, the cell's time."""
+        deadline = getattr(self, "_test_deadline", None)
+        if deadline is not None and cell is not None and cell is getattr(self, "_test_cell", None):
+            return max(1, int(deadline - time.monotonic() + 0.999))
+        return self._cell_timeout(cell)
 
     # --- progress, outside the notebook (which the student wrote) -------------------------------
     def _progress(self, record: dict) -> None:
@@ -206,12 +220,13 @@ class HardenedExecute(Execute):
         self._side.namespace_for(position, interface.read_names(cell.source))  # its locked cells, run before
         kernel = interface.StudentKernel(self._send, interface.setup_refs(self._side.ns))
         timeouts = self._remote_timeouts
-        self._test_cell = cell  # each request of this test gets the test cell's deadline
+        self._test_cell = cell  # the test's requests share one deadline: the cell's time
+        self._test_deadline = time.monotonic() + (self._cell_timeout(cell) or 10**9)
         try:
             outputs = interface.run_test(cell.source, gid, {}, kernel, max_output=self.max_cell_output,
                                          plan=self._plan, side=self._side, position=position)
         finally:
-            self._test_cell = None
+            self._test_cell = self._test_deadline = None
             self._stats["requests"] += kernel.requests
             self._stats["bytes"] += kernel.bytes
             self._stats["seconds"] += time.monotonic() - start
@@ -219,13 +234,16 @@ class HardenedExecute(Execute):
         for failed_id, error in self._side.failures[self._setup_reported:]:
             self._incident(cell, index, "setup_failed", f"the locked cell {failed_id} failed in the grader: {error}")
         self._setup_reported = len(self._side.failures)
+        if any(o.pop("metadata", {}).get("dlcourse", {}).get("message_from_kernel") for o in outputs):
+            self._feedback["message_from_kernel"].append(index)
         cell.outputs = [nbformat.from_dict(o) for o in outputs]
         cell.execution_count = None
         self._progress({"notebook": self._notebook_name, "test": gid, "outputs": outputs})
+        self._kernel_called = self._kernel_called or kernel.calls > 0
         if kernel.problems:
             self._incident(cell, index, "tampered", f"the kernel's answers were not valid data: {kernel.problems[0]}")
         if self._remote_timeouts > timeouts:
-            self._incident(cell, index, "timeout", f"the notebook's code did not answer within {self._get_timeout(cell)} s; interrupted")
+            self._incident(cell, index, "timeout", f"the notebook's code did not answer within the test's {self._cell_timeout(cell)} s; interrupted")
             if not self._responsive(index):
                 self._recover_stuck(cell, index)
         return cell
@@ -239,15 +257,17 @@ class HardenedExecute(Execute):
                 cell = self._grade_in_grader(cell, index)
                 self.nb.cells[index] = cell
                 return cell, resources
+            if self._kernel_called:  # its output may show what the tests sent: kept out of feedback
+                self._feedback["after_test_calls"].append(index)
             cell, resources = super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError) as exc:
             if isinstance(exc, DeadKernelError):
                 self._incident(cell, index, "kernel_died", "the kernel died while running this cell")
                 ename, evalue = "DeadKernelError", "The kernel died while running this cell (a crash, os._exit or out of memory)."
             else:  # no reply even after the interrupt: the code ignores SIGINT
-                self._incident(cell, index, "timeout", f"no result within {self._get_timeout(cell)} s; interrupted")
+                self._incident(cell, index, "timeout", f"no result within {self._cell_timeout(cell)} s; interrupted")
                 self._incident(cell, index, "stuck", "ignored the interrupt; the kernel was restarted")
-                ename, evalue = "CellTimeoutError", f"No result within {self._get_timeout(cell)} s and the interrupt was ignored."
+                ename, evalue = "CellTimeoutError", f"No result within {self._cell_timeout(cell)} s and the interrupt was ignored."
             cell.outputs.append(nbformat.v4.new_output(
                 "error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue} The kernel was restarted."],
             ))
@@ -261,7 +281,7 @@ class HardenedExecute(Execute):
             if out.output_type == "error":
                 if out.ename == "CellTimeoutError" or "Timeout" in out.ename:
                     timed_out = True
-                    self._incident(cell, index, "timeout", f"no result within {self._get_timeout(cell)} s; interrupted")
+                    self._incident(cell, index, "timeout", f"no result within {self._cell_timeout(cell)} s; interrupted")
                 elif "MemoryError" in out.ename:
                     self._incident(cell, index, "memory", "ran out of its memory limit")
         if timed_out and not self._responsive(index):
@@ -353,6 +373,10 @@ class StripHiddenTests(NbGraderPreprocessor):
     """Feedback without hidden tests: regions removed from cells, their lines redacted from outputs (Instructors' guide)."""
 
     placeholder = Unicode("[hidden test]").tag(config=True)
+    after_tests_note = Unicode("(Output not shown in feedback: this cell ran after the tests had called your "
+                               "code, so it could show their inputs. Your own run shows it.)\n").tag(config=True)
+    hidden_message = Unicode("(your code raised this error on an input of the hidden tests; its message is "
+                             "not shown)").tag(config=True)
 
     def preprocess(self, nb, resources):
         secret = set()
@@ -370,8 +394,18 @@ class StripHiddenTests(NbGraderPreprocessor):
                     text = text.replace(line, self.placeholder)
             return text
 
-        for cell in nb.cells:
+        graded = nb.metadata.get(INCIDENTS_KEY, {})
+        after_calls, from_kernel = set(graded.get("after_test_calls", [])), set(graded.get("message_from_kernel", []))
+        for index, cell in enumerate(nb.cells):
+            if index in after_calls and cell.get("outputs"):
+                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=self.after_tests_note)]
             for out in cell.get("outputs", []):
+                if out.output_type == "error" and index in from_kernel \
+                        and any(self.placeholder in clean(t) for t in out.traceback):
+                    # the student's own message, raised on a hidden input: it may echo that input
+                    out.evalue = self.hidden_message
+                    out.traceback = [clean(t) for t in out.traceback[:-1]] + [f"{out.ename}: {self.hidden_message}"]
+                    continue
                 if out.output_type == "stream":
                     out.text = clean(out.text)
                 elif out.output_type == "error":

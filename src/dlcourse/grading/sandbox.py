@@ -27,9 +27,10 @@ What is isolated (when the feature is available; root, or unprivileged user name
 * **Processes, IPC, host name**: new PID, IPC (System V shared memory, semaphores, message
   queues) and UTS namespaces; when the kernel ends, every process it started and every IPC
   object it made are gone with the namespaces.
-* **User**: as root, the kernel drops to ``nobody`` (no capabilities).
+* **User**: as root, the kernel drops to a uid of its own (``Policy.uid_base`` plus its
+  launcher's process id, group ``nobody``'s; no capabilities).
 * **Resources**: ``RLIMIT_AS`` per process (memory), ``RLIMIT_FSIZE``, ``RLIMIT_CORE`` = 0,
-  ``RLIMIT_NPROC`` where the kernel runs as ``nobody``; a cgroup v2 ``memory.max`` (and
+  ``RLIMIT_NPROC`` per kernel where it runs as its own uid; a cgroup v2 ``memory.max`` (and
   ``pids.max``) over all its processes where cgroups v2 with the memory controller are
   available (reported when not); a wall-clock timeout per cell and per submission; output
   capped per cell and per notebook as it arrives (:mod:`dlcourse.grading.preprocessors`).
@@ -109,7 +110,7 @@ class Capabilities:
             f"host name isolation (UTS namespace): {'on' if self.uts else 'OFF'}",
             "environment: allowlisted",
             f"memory of all the kernel's processes (cgroup v2 memory.max): {'on' if self.cgroup else 'OFF'}",
-            f"runs as unprivileged user 'nobody': {'yes' if self.drop_user else 'no'}",
+            f"runs as an unprivileged uid of its own: {'yes' if self.drop_user else 'no'}",
         ]
         return "\n".join(lines + [f"notice: {n}" for n in self.notes])
 
@@ -133,6 +134,9 @@ class Policy:
     pid_dir: str | None = None
     cgroup: str = ""  # the kernel's own cgroup v2 folder (made by the launcher, removed by the grader)
     pids_max: int = 1024
+    #: Each kernel runs as its own uid, this plus its launcher's process id (which no two live
+    #: launchers share), so that RLIMIT_NPROC counts one submission's processes, not the class's.
+    uid_base: int = 2_000_000_000
     pythonpath: list[str] = field(default_factory=list)
 
     def dump(self, path: Path) -> None:
@@ -427,12 +431,13 @@ def _launch(policy: Policy, argv: list[str]) -> None:
     env = kernel_env(policy, home, "/tmp" if policy.mount else home)
     if policy.user:
         user = pwd.getpwnam(policy.user)
+        uid = getattr(policy, "kernel_uid", None) or user.pw_uid
         for folder in (home, workdir) if policy.mount else (home,):
-            _chown_tree(folder, user.pw_uid, user.pw_gid)
+            _chown_tree(folder, uid, user.pw_gid)
         _set_limits(policy)
         os.setgroups([])
         os.setgid(user.pw_gid)
-        os.setuid(user.pw_uid)
+        os.setuid(uid)
         # Changing the user clears the parent-death signal: re-arm it, or a SIGKILLed launcher
         # (a stuck kernel's restart, a submission timeout) leaves the kernel running forever.
         libc_prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -466,6 +471,8 @@ def run_confined(policy: Policy, argv: list[str]) -> int:
         Path(policy.pid_dir, str(os.getpid())).touch()
     _join_cgroup(policy)
     flags = sum(flag for name, flag in NAMESPACES.items() if getattr(policy, name))
+    if policy.user and policy.uid_base:
+        policy.kernel_uid = policy.uid_base + os.getpid()  # before a new PID namespace renumbers us
     if flags:
         uid, gid = os.getuid(), os.getgid()
         _unshare(flags | (CLONE_NEWUSER if policy.userns else 0))

@@ -369,7 +369,8 @@ def run_job(job: dict) -> dict:
                          for rel, data in job["release"].items() if rel.endswith(".ipynb"))
         env = dict(os.environ, DLCOURSE_SANDBOX_POLICY=str(base / "policy.json"),
                    JUPYTER_RUNTIME_DIR=str(base / "runtime"), PYTHONHASHSEED="0",
-                   DLCOURSE_USES_KERAS="1" if uses_keras else "0")
+                   DLCOURSE_USES_KERAS="1" if uses_keras else "0",
+                   DLCOURSE_GRADER_MEMORY=str(opts.get("memory_bytes") or 0))
         limit = opts.get("notebook_timeout", 1800)
         log_path = base / "autograde.log"
         env["DLCOURSE_GRADING_PROGRESS"] = str(base / "progress.jsonl")
@@ -441,6 +442,11 @@ def run_job(job: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Child process: ``python -m dlcourse.grading.worker COURSE_ROOT ASSIGNMENT STUDENT`` (Instructors' guide)."""
     root, assignment, student = argv or sys.argv[1:]
+    limit = int(os.environ.get("DLCOURSE_GRADER_MEMORY", "0") or 0)
+    if limit > 0:  # the grader decodes what kernels send: a flood of data fails here, not the machine
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     from nbgrader.apps import NbGraderAPI
     from traitlets.config.loader import PyFileConfigLoader
 
