@@ -15,11 +15,11 @@ CELL_TIMEOUT = 20
 
 CASES = {
     "ch01_learning_from_data": GradingCases(
-        # >= vs >: q7 (1 point) lost, 16 - 1 = 15
+        # the boundary of the threshold 0.5 whatever the threshold: q7 (1 point) lost, 16 - 1 = 15
         wrong_answer=(
             "q7_threshold",
-            "def predict_class(probabilities, threshold=0.5):\n"
-            "    return (np.asarray(probabilities) > threshold).astype(int)\n",
+            "def decision_boundary(w, b, threshold=0.5):\n"
+            "    return -b / w\n",
             15.0,
         ),
         # a wrong mse (q3, 2 points) behind a test cell edited to `pass`: the test is restored and fails,
