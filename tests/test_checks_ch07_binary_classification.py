@@ -135,7 +135,7 @@ def test_the_page_cell_passes_the_counts_only():
         (lambda y, p, t=0.5, n=False: right_confusion(y, p, t) / (len(y) if n else 1), "number of all examples"),
         (lambda y, p, t=0.5, n=False: (right_confusion(y, p, t) / right_confusion(y, p, t).sum(axis=0)) if n
          else right_confusion(y, p, t), "each \\*column\\* sum to 1"),
-        (lambda y, p, t=0.5, n=False: right_confusion(y, p, t, n) ** (2 if n else 1), "normalize=True\\) gives"),
+        (lambda y, p, t=0.5, n=False: right_confusion(y, p, t, n) ** (2 if n else 1), "normalize=True\\)` gives"),
     ],
 )
 def test_confusion_names_the_mistake(wrong, message):

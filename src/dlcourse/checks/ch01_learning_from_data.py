@@ -199,7 +199,7 @@ def _call_step(step_fn: Callable, args: tuple, batch) -> tuple[float, float]:
     except TypeError as error:  # most often: no `batch` argument
         problem = f"{type(error).__name__}: {error}"[:300]
     if problem is not None:  # fail outside the handler: one traceback, not two
-        where = "without a batch" if batch is None else f"with batch={list(np.asarray(batch))}"
+        where = "without a batch" if batch is None else f"with batch={np.asarray(batch).tolist()}"
         fail(f"`gradient_step` called {where} raised {problem}. It takes a sixth argument, `batch`, that is "
              "None unless given.", tag="step_batch_argument")
     if not isinstance(result, tuple) or len(result) != 2:
@@ -226,7 +226,7 @@ def check_gradient_step(step_fn: Callable, a=None, b=None, x=None, y=None, lr=No
     grad_a, grad_b = (a - want_a) / lr, (b - want_b) / lr
     if np.isclose(new_a, want_a, rtol=1e-6, atol=1e-9) and np.isclose(new_b, want_b, rtol=1e-6, atol=1e-9):
         return  # right (from (0, 0), say, the step alone is the answer too)
-    on = "all examples" if batch is None else f"the minibatch {list(np.asarray(batch))}"
+    on = "all examples" if batch is None else f"the minibatch {np.asarray(batch).tolist()}"
     if batch is not None:
         full_a, full_b = reference_step(a, b, x, y, lr)
         if np.isclose(new_a, full_a) and np.isclose(new_b, full_b) and not np.isclose(full_a, want_a):

@@ -171,7 +171,7 @@ def _check_rates(confusion_fn: Callable, y, p, thresholds) -> None:
     __tracebackhide__ = True
     what = "`confusion`"
     for threshold in thresholds:
-        call = f"{what}(y_true, p, threshold={threshold}, normalize=True)"
+        call = f"`confusion(y_true, p, threshold={threshold}, normalize=True)`"
         problem = None
         try:
             result = check_implemented(confusion_fn, what, y.copy(), p.copy(), threshold, True)
