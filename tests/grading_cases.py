@@ -15,11 +15,11 @@ CELL_TIMEOUT = 20
 
 CASES = {
     "ch01_learning_from_data": GradingCases(
-        # >= vs >: q7 (1 point) lost, 16 - 1 = 15
+        # the boundary of the threshold 0.5 whatever the threshold: q7 (1 point) lost, 16 - 1 = 15
         wrong_answer=(
             "q7_threshold",
-            "def predict_class(probabilities, threshold=0.5):\n"
-            "    return (np.asarray(probabilities) > threshold).astype(int)\n",
+            "def decision_boundary(w, b, threshold=0.5):\n"
+            "    return -b / w\n",
             15.0,
         ),
         # a wrong mse (q3, 2 points) behind a test cell edited to `pass`: the test is restored and fails,
@@ -60,13 +60,17 @@ CASES = {
             "    return \"tanh\" if -1 <= min(y) and max(y) <= 1 else (\"softplus\" if min(y) >= 0 else \"linear\")\n",
             17.0,
         ),
-        # collapse forgets b1 (q5, 3 points) behind a test cell edited to `pass`: the test is restored, 16
+        # collapse keeps only the last bias (q5, 3 points) behind a test cell edited to `pass`: the test is
+        # restored, 16
         tampered=(
             "q5_collapse",
-            "def collapse(W1, b1, W2, b2):\n"
-            "    return W1 @ W2, b2\n"
+            "def collapse(weights):\n"
+            "    W = weights[0]\n"
+            "    for W_next in weights[2::2]:\n"
+            "        W = W @ W_next\n"
+            "    return W, weights[-1]\n"
             "\n"
-            "W_one, b_one = collapse(*two_linear.layers[0].get_weights(), *two_linear.layers[1].get_weights())\n"
+            "W_one, b_one = collapse(three_linear.get_weights())\n"
             "one_linear = keras.Sequential([keras.Input(shape=(5,)), keras.layers.Dense(2)])\n"
             "one_linear.layers[0].set_weights([W_one, b_one])\n",
             "q5_collapse_test",

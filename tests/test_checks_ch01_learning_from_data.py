@@ -250,28 +250,64 @@ def test_mse_names_the_mistake(wrong, message):
 
 
 # ------------------------------------------------------------------ question 4: one gradient step
-def right_step(a, b, x, y, lr):
+def right_step(a, b, x, y, lr, batch=None):
+    if batch is not None:
+        x, y = x[batch], y[batch]
     r = a * x + b - y
     return a - lr * 2 * np.mean(r * x), b - lr * 2 * np.mean(r)
 
 
-def test_gradient_step_accepts_a_step_against_the_gradient():
-    checks.check_gradient_step(right_step)
-    checks.check_gradient_step(right_step, a=-2.0, b=3.0, x=np.linspace(-1, 1, 9), y=np.linspace(0, 4, 9), lr=0.05)
+def masked_step(a, b, x, y, lr, batch=None):
+    """Another right answer: a boolean mask instead of indexing."""
+    keep = np.ones(len(x), bool) if batch is None else np.isin(np.arange(len(x)), batch)
+    r = (a * x + b - y)[keep]
+    return float(a - lr * 2 * np.sum(r * x[keep]) / keep.sum()), float(b - lr * 2 * np.sum(r) / keep.sum())
+
+
+def page_step(a, b, x, y, lr):
+    """The chapter's loop body, copied: no batch."""
+    residual = a * x + b - y
+    grad_a = 2 * np.mean(residual * x)
+    grad_b = 2 * np.mean(residual)
+    return a - lr * grad_a, b - lr * grad_b
+
+
+@pytest.mark.parametrize("right", [right_step, masked_step])
+def test_gradient_step_accepts_a_step_against_the_gradient(right):
+    checks.check_gradient_step(right)
+    x, y = np.linspace(-1, 1, 9), np.linspace(0, 4, 9)
+    checks.check_gradient_step(right, -2.0, 3.0, x, y, 0.05, None)
+    checks.check_gradient_step(right, -2.0, 3.0, x, y, 0.05, np.array([8, 0, 3]))
+    checks.check_gradient_step(right, 1.5, -0.5, x, y, 0.2, np.array([6]))
+    checks.check_gradient_step(right, 0.0, 0.0, x, y, 0.1, np.arange(9)[::-1])   # from (0, 0): new = step
+
+
+def all_examples_mean(a, b, x, y, lr, batch=None):
+    keep = np.zeros(len(x)) if batch is None else np.isin(np.arange(len(x)), batch).astype(float)
+    if batch is None:
+        keep += 1
+    r = (a * x + b - y) * keep
+    return a - lr * 2 * np.mean(r * x), b - lr * 2 * np.mean(r)
 
 
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (lambda a, b, x, y, lr: (2 * a - right_step(a, b, x, y, lr)[0], 2 * b - right_step(a, b, x, y, lr)[1]),
-         "up"),
-        (lambda a, b, x, y, lr: (a - lr * np.mean((a * x + b - y) * x), b - lr * np.mean(a * x + b - y)), "half"),
-        (lambda a, b, x, y, lr: (a - lr * 2 * np.sum((a * x + b - y) * x), b - lr * 2 * np.sum(a * x + b - y)),
-         "n times"),
-        (lambda a, b, x, y, lr: (right_step(a, b, x, y, lr)[0] - a, right_step(a, b, x, y, lr)[1] - b), "step only"),
-        (lambda a, b, x, y, lr: [*right_step(a, b, x, y, lr)], "tuple of two"),
-        (lambda a, b, x, y, lr: (right_step(a, b, x, y, lr)[0], b), "intercept"),
-        (lambda a, b, x, y, lr: (a - lr * 2 * np.mean(a * x + b - y), right_step(a, b, x, y, lr)[1]), "slope"),
+        (page_step, "raised TypeError.*sixth argument"),
+        (lambda a, b, x, y, lr, batch=None: right_step(a, b, x, y, lr), "used every example"),
+        (all_examples_mean, "averaged over all 6 examples"),
+        (lambda a, b, x, y, lr, batch=None: (2 * a - right_step(a, b, x, y, lr, batch)[0],
+                                             2 * b - right_step(a, b, x, y, lr, batch)[1]), "up"),
+        (lambda a, b, x, y, lr, batch=None: (a - lr * np.mean((a * x + b - y) * x), b - lr * np.mean(a * x + b - y)),
+         "half"),
+        (lambda a, b, x, y, lr, batch=None: (a - lr * 2 * np.sum((a * x + b - y) * x),
+                                             b - lr * 2 * np.sum(a * x + b - y)), "n times"),
+        (lambda a, b, x, y, lr, batch=None: (right_step(a, b, x, y, lr)[0] - a, right_step(a, b, x, y, lr)[1] - b),
+         "step only"),
+        (lambda a, b, x, y, lr, batch=None: [*right_step(a, b, x, y, lr)], "tuple of two"),
+        (lambda a, b, x, y, lr, batch=None: (right_step(a, b, x, y, lr)[0], b), "intercept"),
+        (lambda a, b, x, y, lr, batch=None: (a - lr * 2 * np.mean(a * x + b - y), right_step(a, b, x, y, lr)[1]),
+         "slope"),
         (not_written, "not written yet"),
     ],
 )
@@ -408,31 +444,50 @@ def test_diverging_lr_reference_on_the_notebook_sweep():
     assert checks.reference_diverging_lr({k: v for k, v in curves.items() if k != 0.16}) is None
 
 
-# ------------------------------------------------------------------ question 7: threshold
-def right_classes(p, threshold=0.5):
-    return (np.asarray(p) >= threshold).astype(int)
+# ------------------------------------------------------------------ question 7: the decision boundary
+def right_boundary(w, b, threshold=0.5):
+    return (np.log(threshold) - np.log(1 - threshold) - b) / w
 
 
-def test_threshold_accepts_integer_classes_at_or_above_the_threshold():
-    checks.check_threshold(right_classes)
-    checks.check_threshold(right_classes, [0.2, 0.7, 0.69], threshold=0.7)
-    checks.check_threshold(lambda p, t=0.5: np.where(np.asarray(p) < t, 0, 1))
+def bisection_boundary(w, b, threshold=0.5):
+    """Another right answer: search for the crossing numerically."""
+    low, high = -1e3, 1e3
+    for _ in range(200):
+        mid = (low + high) / 2
+        above = 1 / (1 + np.exp(-(w * mid + b))) >= threshold
+        if above == (w > 0):
+            high = mid
+        else:
+            low = mid
+    return (low + high) / 2
+
+
+@pytest.mark.parametrize("right", [right_boundary, bisection_boundary])
+def test_boundary_accepts_every_way_to_find_it(right):
+    checks.check_boundary(right)
+    checks.check_boundary(right, checks.BOUNDARY_CASES)
+
+
+def test_boundary_reference_is_where_the_probability_crosses():
+    for w, b, t in checks.BOUNDARY_CASES:
+        x = checks.reference_boundary(w, b, t)
+        assert np.isclose(1 / (1 + np.exp(-(w * x + b))), t)
 
 
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (lambda p, t=0.5: (np.asarray(p) > t).astype(int), "exactly equal"),
-        (lambda p, t=0.5: (np.asarray(p) < t).astype(int), "swapped"),
-        (lambda p, t=0.5: np.asarray(p) >= t, "integers"),
-        (lambda p, t=0.5: (np.asarray(p) >= 0.5).astype(int), "gave"),
-        (lambda p, t=0.5: [1], "shape"),
+        (lambda w, b, t=0.5: -b / w, "ignores the threshold"),
+        (lambda w, b, t=0.5: (t - b) / w, "is a probability"),
+        (lambda w, b, t=0.5: -right_boundary(w, b, t), "wrong sign"),
+        (lambda w, b, t=0.5: (np.log(t / (1 - t)) - b) * w, "probability is"),
+        (lambda w, b, t=0.5: [right_boundary(w, b, t)] * 2, "one number"),
+        (not_written, "not written yet"),
     ],
 )
-def test_threshold_names_the_mistake(wrong, message):
+def test_boundary_names_the_mistake(wrong, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_threshold(wrong, [0.1, 0.5, 0.6, 0.75, 0.9] if message == "gave" else None,
-                               threshold=0.7 if message == "gave" else 0.5)
+        checks.check_boundary(wrong)
 
 
 # ------------------------------------------------------------------ messages

@@ -166,6 +166,55 @@ def test_forward_pass_names_the_mistake(hidden, output, message):
         checks.check_forward_pass(hidden, output, X_EX, HIDDEN_W, OUTPUT_W)
 
 
+def right_forward(x, hidden_weights, output_weights):
+    hidden = np.maximum(0, np.asarray(hidden_weights)[:, 1:] @ x + np.asarray(hidden_weights)[:, 0])
+    return hidden, output_weights[0] + output_weights[1:] @ hidden
+
+
+def page_style_forward(x, hidden_weights, output_weights):
+    """The chapter's layer_forward, bias-first rows with a 1 put in front, used twice."""
+    def layer(a, rows, g):
+        return g(np.asarray(rows, dtype=float) @ np.concatenate([[1.0], a]))
+    hidden = layer(np.asarray(x, dtype=float), hidden_weights, lambda z: np.maximum(0, z))
+    return list(hidden), layer(hidden, np.asarray(output_weights)[None, :], lambda z: z)
+
+
+@pytest.mark.parametrize("right", [right_forward, page_style_forward])
+def test_forward_accepts_any_network(right):
+    checks.check_forward(right)
+    checks.check_forward(right, X_EX, HIDDEN_W, OUTPUT_W)
+    rng = np.random.default_rng(31)
+    checks.check_forward(right, rng.normal(size=5), rng.normal(size=(6, 6)), rng.normal(size=7))
+
+
+def exercise_network_only(x, hidden_weights, output_weights):
+    return right_forward(x, HIDDEN_W, OUTPUT_W)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (not_written, "not written yet"),
+        (lambda x, hw, ow: right_forward(x, hw, ow)[0], "tuple of two"),
+        (exercise_network_only, "raised ValueError.*2 inputs, 4 hidden neurons"),
+        (lambda x, hw, ow: right_forward(x, hw[:3], ow[:4]), "one per row of `hidden_weights`"),
+        (lambda x, hw, ow: (hw[:, 1:] @ x + hw[:, 0], ow[0] + ow[1:] @ (hw[:, 1:] @ x + hw[:, 0])), "weighted sums z"),
+        (lambda x, hw, ow: (right_forward(x, hw, ow)[0], max(0.0, right_forward(x, hw, ow)[1])), "applied ReLU"),
+        (lambda x, hw, ow: (right_forward(x, hw, ow)[0], ow[1:] @ right_forward(x, hw, ow)[0]), "output of `forward`"),
+    ],
+)
+def test_forward_names_the_mistake(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_forward(wrong)
+
+
+def test_forward_example_is_not_the_exercise_network():
+    x, hidden_weights, output_weights = checks.FORWARD_EXAMPLE
+    assert hidden_weights.shape != HIDDEN_W.shape
+    hidden, output = checks.reference_forward(x, hidden_weights, output_weights)
+    assert (hidden == 0).any() and (hidden > 0).any() and output < 0   # ReLU and identity both matter
+
+
 # ---------------------------------------------------------------- question 4
 
 
@@ -189,72 +238,121 @@ def test_dense_layer_names_the_mistake(wrong, message):
         checks.check_dense_layer(wrong)
 
 
-@pytest.fixture(scope="module")
-def q4_model():
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input(shape=(10,)),
-        keras.layers.Dense(16, activation="relu"),
-        keras.layers.Dense(8, activation="relu"),
-        keras.layers.Dense(1),
-    ])
-    return model, np.zeros((32, 10), dtype="float32")
+def right_layer_shapes(n, k, units):
+    shapes, inputs = [], k
+    for m in units:
+        shapes.append(((inputs, m), (m,), (n, m)))
+        inputs = m
+    return shapes
 
 
-SHAPES = {"W1": (10, 16), "b1": (16,), "H1": (32, 16), "W2": (16, 8), "b2": (8,), "H2": (32, 8),
-          "W3": (8, 1), "b3": (1,), "output": (32, 1)}
+def lists_not_tuples(n, k, units):
+    return [[list(s) for s in entry] for entry in right_layer_shapes(n, k, units)]
 
 
-def test_shapes_accept_the_right_shapes(q4_model):
-    assert checks.expected_shapes(*q4_model) == SHAPES
-    checks.check_shapes(SHAPES, *q4_model)
+def test_layer_shapes_accept_the_rule_in_any_sequence_type():
+    checks.check_layer_shapes(right_layer_shapes, 32, 10, [16, 8, 1])
+    for n, k, units in checks.SHAPE_CASES:
+        checks.check_layer_shapes(right_layer_shapes, n, k, units)
+        checks.check_layer_shapes(lists_not_tuples, n, k, units)
 
 
-@pytest.mark.parametrize(
-    "change, message",
-    [
-        ({"W2": (8, 16)}, "transpose"),
-        ({"b1": (1, 16)}, "one entry per unit"),
-        ({"H1": (16, 32)}, "one row per example"),
-        ({"output": (32,)}, "one row per example"),
-        ({"W3": (8,)}, "not right"),
-        ({"W1": [10, 16]}, "tuple of whole numbers"),
-        ({"b3": None}, "still None"),
-    ],
-)
-def test_shapes_name_the_mistake(q4_model, change, message):
-    with pytest.raises(AssertionError, match=message):
-        checks.check_shapes({**SHAPES, **change}, *q4_model)
+def test_expected_layer_shapes_come_from_keras():
+    assert checks.expected_layer_shapes(32, 10, [16, 8, 1]) == [((10, 16), (16,), (32, 16)),
+                                                                ((16, 8), (8,), (32, 8)),
+                                                                ((8, 1), (1,), (32, 1))]
 
 
-def test_shapes_need_every_entry(q4_model):
-    with pytest.raises(AssertionError, match="no entry 'H2'"):
-        checks.check_shapes({k: v for k, v in SHAPES.items() if k != "H2"}, *q4_model)
+def _changed(layer, position, value):
+    def wrong(n, k, units):
+        shapes = [list(entry) for entry in right_layer_shapes(n, k, units)]
+        shapes[layer][position] = value(n, k, units, layer)
+        return [tuple(entry) for entry in shapes]
+    return wrong
 
 
-# ---------------------------------------------------------------- question 5
-
-
-def right_collapse(W1, b1, W2, b2):
-    return W1 @ W2, b1 @ W2 + b2
-
-
-def test_collapse_accepts_the_combined_layer():
-    checks.check_collapse(right_collapse)
-    checks.check_collapse(right_collapse, shapes=(6, 2, 4), seed=3)
+def _fixed_answer(n, k, units):
+    return right_layer_shapes(32, 10, [16, 8, 1])
 
 
 @pytest.mark.parametrize(
     "wrong, message",
     [
         (not_written, "not written yet"),
-        (lambda W1, b1, W2, b2: (W1 @ W2, b2), "only b2"),
-        (lambda W1, b1, W2, b2: ((W1 @ W2).T, b1 @ W2 + b2), "transpose"),
-        (lambda W1, b1, W2, b2: (W1, b1 @ W2 + b2), "shape"),
-        (lambda W1, b1, W2, b2: (W1 @ W2 * 2, b1 @ W2 + b2), "combined W"),
-        (lambda W1, b1, W2, b2: (W1 @ W2, b1 @ W2 + 2 * b2), "one-layer outputs"),
-        (lambda W1, b1, W2, b2: [W1 @ W2, b1 @ W2 + b2], "tuple of two"),
-        (lambda W1, b1, W2, b2: (W1 @ W2, b1 + b2), "raised ValueError.*b1 \\(4,\\).*b2 \\(2,\\)"),
+        (_changed(1, 0, lambda n, k, u, i: (u[i], u[i - 1])), "axes swapped"),
+        (lambda n, k, units: [((k, m), (m,), (n, m)) for m in units], "row per input of the \\*network"),
+        (_changed(0, 1, lambda n, k, u, i: (1, u[i])), "shared by every example"),
+        (_changed(2, 2, lambda n, k, u, i: (u[i],)), "one row per example"),
+        (_changed(2, 2, lambda n, k, u, i: (u[i], n)), "output shape of layer 3"),
+        (lambda n, k, units: right_layer_shapes(n, k, units)[:-1], "one entry per layer"),
+        (lambda n, k, units: {"W1": (k, units[0])}, "return a list"),
+        (lambda n, k, units: [((k, m), (m,)) for m in units], "three shapes"),
+    ],
+)
+def test_layer_shapes_name_the_mistake(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_layer_shapes(wrong, 32, 10, [16, 8, 1])
+
+
+def test_a_fixed_answer_fails_the_hidden_cases():
+    checks.check_layer_shapes(_fixed_answer, 32, 10, [16, 8, 1])
+    with pytest.raises(AssertionError):
+        for n, k, units in checks.SHAPE_CASES:
+            checks.check_layer_shapes(_fixed_answer, n, k, units)
+
+
+# ---------------------------------------------------------------- question 5
+
+
+def right_collapse(weights):
+    W, b = weights[0], weights[1]
+    for K, c in zip(weights[2::2], weights[3::2]):
+        W, b = W @ K, b @ K + c
+    return W, b
+
+
+def recursive_collapse(weights):
+    if len(weights) == 2:
+        return tuple(weights)
+    W, b = recursive_collapse(weights[:-2])
+    return W @ weights[-2], b @ weights[-2] + weights[-1]
+
+
+def page_collapse(weights):
+    """The chapter's two-layer cell, copied: only the first two layers."""
+    W1, b1, W2, b2 = weights[:4]
+    return W1 @ W2, b1 @ W2 + b2
+
+
+@pytest.mark.parametrize("right", [right_collapse, recursive_collapse])
+def test_collapse_accepts_the_combined_layer(right):
+    checks.check_collapse(right)
+    checks.check_collapse(right, sizes=(6, 2, 4), seed=3)
+    checks.check_collapse(right, sizes=(2, 5, 3, 6, 1), seed=12)
+    checks.check_collapse(right, sizes=(4, 3), seed=13)
+
+
+def last_bias_only(weights):
+    return right_collapse(weights)[0], weights[-1]
+
+
+def middle_bias_left_out(weights):
+    W1, b1, W2, b2, W3, b3 = weights
+    return W1 @ W2 @ W3, b1 @ W2 @ W3 + b3
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (not_written, "not written yet"),
+        (page_collapse, "Did every layer's kernel take part"),
+        (last_bias_only, "only the last layer's bias"),
+        (middle_bias_left_out, "(?s)one-layer outputs.*every bias take part"),
+        (lambda w: (right_collapse(w)[0].T, right_collapse(w)[1]), "transpose"),
+        (lambda w: (right_collapse(w)[0] * 2, right_collapse(w)[1]), "combined W"),
+        (lambda w: (right_collapse(w)[0], right_collapse(w)[1] + 1), "one-layer outputs"),
+        (lambda w: list(right_collapse(w)), "tuple of two"),
+        (lambda w: (w[0] @ w[2] @ w[4], w[1] + w[3] + w[5]), "raised ValueError"),
     ],
 )
 def test_collapse_names_the_mistake(wrong, message):
@@ -262,36 +360,43 @@ def test_collapse_names_the_mistake(wrong, message):
         checks.check_collapse(wrong)
 
 
-def _two_linear():
+def test_the_two_layer_page_cell_fails_on_a_deeper_stack():
+    checks.check_collapse(page_collapse, sizes=(6, 2, 4), seed=3)   # right for two layers only
+    with pytest.raises(AssertionError):
+        checks.check_collapse(page_collapse, sizes=(2, 5, 3, 6, 1), seed=12)
+
+
+def _three_linear():
     keras.utils.set_random_seed(0)
     return keras.Sequential([
         keras.Input(shape=(5,)),
+        keras.layers.Dense(4, bias_initializer="random_normal"),
         keras.layers.Dense(3, bias_initializer="random_normal"),
         keras.layers.Dense(2, bias_initializer="random_normal"),
     ])
 
 
-def _one_linear(two, activation=None, W=None, b=None):
-    W_one, b_one = right_collapse(*two.layers[0].get_weights(), *two.layers[1].get_weights())
+def _one_linear(stack, activation=None, W=None, b=None):
+    W_one, b_one = right_collapse(stack.get_weights())
     one = keras.Sequential([keras.Input(shape=(5,)), keras.layers.Dense(2, activation=activation)])
     one.layers[0].set_weights([W_one if W is None else W, b_one if b is None else b])
     return one
 
 
 def test_one_layer_accepts_the_collapsed_model_and_rejects_others():
-    two = _two_linear()
+    stack = _three_linear()
     X = np.random.default_rng(1).normal(size=(10, 5)).astype("float32")
-    checks.check_one_layer(_one_linear(two), two, X)
+    checks.check_one_layer(_one_linear(stack), stack, X)
     with pytest.raises(AssertionError, match="still None"):
-        checks.check_one_layer(None, two, X)
+        checks.check_one_layer(None, stack, X)
     with pytest.raises(AssertionError, match="has an activation"):
-        checks.check_one_layer(_one_linear(two, activation="relu"), two, X)
-    with pytest.raises(AssertionError, match="2 Dense layers"):
-        checks.check_one_layer(two, two, X)
+        checks.check_one_layer(_one_linear(stack, activation="relu"), stack, X)
+    with pytest.raises(AssertionError, match="3 Dense layers"):
+        checks.check_one_layer(stack, stack, X)
     with pytest.raises(AssertionError, match="outputs"):
-        checks.check_one_layer(_one_linear(two, b=np.zeros(2, dtype="float32")), two, X)
+        checks.check_one_layer(_one_linear(stack, b=np.zeros(2, dtype="float32")), stack, X)
     with pytest.raises(AssertionError, match="should be a Model"):
-        checks.check_one_layer(two.layers[0], two, X)
+        checks.check_one_layer(stack.layers[0], stack, X)
 
 
 # ---------------------------------------------------------------- question 6

@@ -71,19 +71,30 @@ def test_bce_names_the_mistake(wrong, message):
 
 
 # ------------------------------------------------------------------ question 2: confusion matrix
-def right_confusion(y, p, threshold=0.5):
+def right_confusion(y, p, threshold=0.5, normalize=False):
     pred = (np.asarray(p) >= threshold).astype(int)
     tn = np.sum((y == 0) & (pred == 0))
     fp = np.sum((y == 0) & (pred == 1))
     fn = np.sum((y == 1) & (pred == 0))
     tp = np.sum((y == 1) & (pred == 1))
-    return np.array([[tn, fp], [fn, tp]])
+    counts = np.array([[tn, fp], [fn, tp]])
+    return counts / counts.sum(axis=1, keepdims=True) if normalize else counts
 
 
-def sklearn_confusion(y, p, threshold=0.5):
+def sklearn_confusion(y, p, threshold=0.5, normalize=False):
     from sklearn.metrics import confusion_matrix
 
-    return confusion_matrix(y, (p >= threshold).astype(int), labels=[0, 1])
+    return confusion_matrix(y, (p >= threshold).astype(int), labels=[0, 1], normalize="true" if normalize else None)
+
+
+def page_confusion(y_val, p_val, threshold=0.5):
+    """The chapter's cell, wrapped in a function: counts only."""
+    y_pred = (p_val >= threshold).astype(int)
+    TP = int(np.sum((y_pred == 1) & (y_val == 1)))
+    TN = int(np.sum((y_pred == 0) & (y_val == 0)))
+    FP = int(np.sum((y_pred == 1) & (y_val == 0)))
+    FN = int(np.sum((y_pred == 0) & (y_val == 1)))
+    return np.array([[TN, FP], [FN, TP]])
 
 
 @pytest.mark.parametrize("right", [right_confusion, sklearn_confusion])
@@ -97,21 +108,34 @@ def test_confusion_reference_matches_sklearn():
     rng = np.random.default_rng(2)
     y, p = rng.integers(0, 2, 40), rng.uniform(size=40)
     assert np.array_equal(checks.reference_confusion(y, p, 0.4), confusion_matrix(y, p >= 0.4, labels=[0, 1]))
+    assert np.allclose(checks.reference_confusion(y, p, 0.4, normalize=True),
+                       confusion_matrix(y, p >= 0.4, labels=[0, 1], normalize="true"))
+
+
+def test_the_page_cell_passes_the_counts_only():
+    checks.check_confusion(page_confusion, rates=False)
+    with pytest.raises(AssertionError, match="raised TypeError.*fourth argument"):
+        checks.check_confusion(page_confusion)
 
 
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (lambda y, p, t=0.5: right_confusion(y, p, t).T, "axes swapped"),
-        (lambda y, p, t=0.5: right_confusion(y, p, t)[::-1, ::-1], "class 1 first"),
-        (lambda y, p, t=0.5: right_confusion(y, p, t)[::-1, ::-1].T, "class 1 first"),
-        (lambda y, p, t=0.5: right_confusion(y, p - 1e-12 * (p == t), t), "exactly at the threshold"),
-        (lambda y, p, t=0.5: right_confusion(y, p, 0.5), "ignores its `threshold`"),
-        (lambda y, p, t=0.5: right_confusion(y, p, t) * 2, "add up to"),
-        (lambda y, p, t=0.5: right_confusion(y, p, t)[[1, 0]][:, [0, 1]], "not right"),
-        (lambda y, p, t=0.5: right_confusion(y, p, t).ravel(), "2 x 2"),
-        (lambda y, p, t=0.5: None, "forget `return`"),
+        (lambda y, p, t=0.5, n=False: right_confusion(y, p, t, n).T, "axes swapped"),
+        (lambda y, p, t=0.5, n=False: right_confusion(y, p, t, n)[::-1, ::-1], "class 1 first"),
+        (lambda y, p, t=0.5, n=False: right_confusion(y, p, t, n)[::-1, ::-1].T, "class 1 first"),
+        (lambda y, p, t=0.5, n=False: right_confusion(y, p - 1e-12 * (p == t), t, n), "exactly at the threshold"),
+        (lambda y, p, t=0.5, n=False: right_confusion(y, p, 0.5, n), "ignores its `threshold`"),
+        (lambda y, p, t=0.5, n=False: right_confusion(y, p, t, n) * 2, "add up to"),
+        (lambda y, p, t=0.5, n=False: right_confusion(y, p, t, n)[[1, 0]][:, [0, 1]], "not right"),
+        (lambda y, p, t=0.5, n=False: right_confusion(y, p, t, n).ravel(), "2 x 2"),
+        (lambda y, p, t=0.5, n=False: None, "forget `return`"),
         (not_written, "not written yet"),
+        (lambda y, p, t=0.5, n=False: right_confusion(y, p, t), "returned the counts"),
+        (lambda y, p, t=0.5, n=False: right_confusion(y, p, t) / (len(y) if n else 1), "number of all examples"),
+        (lambda y, p, t=0.5, n=False: (right_confusion(y, p, t) / right_confusion(y, p, t).sum(axis=0)) if n
+         else right_confusion(y, p, t), "each \\*column\\* sum to 1"),
+        (lambda y, p, t=0.5, n=False: right_confusion(y, p, t, n) ** (2 if n else 1), "normalize=True\\)` gives"),
     ],
 )
 def test_confusion_names_the_mistake(wrong, message):
@@ -343,6 +367,38 @@ def test_classifier_accepts_dense_followed_by_activation(keras, data):
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
     model.fit(X_train, y_train, epochs=30, batch_size=32, verbose=0)
     checks.check_classifier(model, X_val, y_val)
+
+
+@pytest.fixture(scope="module")
+def logit_model(keras, data):
+    X_train, y_train, X_val, y_val = data
+    model = small_model(keras, None)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.fit(X_train, y_train, epochs=30, batch_size=32, verbose=0)
+    return model
+
+
+def test_classifier_of_logits_accepts_a_linear_output_trained_from_logits(logit_model, data):
+    _, _, X_val, y_val = data
+    assert checks.check_classifier(logit_model, X_val, y_val, logits=True) >= 0.85
+    X_held, y_held = checks.ionosphere_held_out()
+    assert checks.check_classifier(logit_model, X_held, y_held, min_accuracy=0.78, logits=True) >= 0.78
+
+
+def test_classifier_of_logits_names_the_mistakes(keras, trained, data):
+    X_train, y_train, X_val, y_val = data
+    with pytest.raises(AssertionError, match="only values between 0 and 1"):   # the chapter's model, copied
+        checks.check_classifier(trained, X_val, y_val, logits=True)
+    keras.utils.set_random_seed(0)
+    told_nothing = small_model(keras, None)        # a linear output trained as if it gave probabilities
+    told_nothing.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
+    told_nothing.fit(X_train, y_train, epochs=5, batch_size=32, verbose=0)
+    try:
+        checks.check_classifier(told_nothing, X_val, y_val, logits=True)
+    except AssertionError as error:
+        assert "told that the model outputs logits" in str(error) or "between 0 and 1" in str(error)
+    with pytest.raises(AssertionError, match="told that the model outputs logits"):
+        checks.check_classifier(small_model(keras, None, seed=3), X_val, y_val, logits=True)
 
 
 def test_classifier_names_the_mistakes(keras, data):

@@ -172,28 +172,87 @@ def reference_gradients(a: float, b: float, x, y) -> tuple[float, float]:
     return float(2 * np.mean(residual * x)), float(2 * np.mean(residual))
 
 
-def check_gradient_step(step_fn: Callable, a=0.5, b=-1.0, x=None, y=None, lr=0.1) -> None:
-    """Question 4: one gradient-descent step for the line y = a x + b under the MSE loss."""
+def _rows(x, batch):
+    return x if batch is None else x[np.asarray(batch, dtype=int)]
+
+
+def reference_step(a: float, b: float, x, y, lr: float, batch=None) -> tuple[float, float]:
+    """One gradient-descent step on the MSE of the examples ``batch`` (all of them when None)."""
+    x = _rows(np.asarray(x, dtype=float), batch)
+    y = _rows(np.asarray(y, dtype=float), batch)
+    grad_a, grad_b = reference_gradients(a, b, x, y)
+    return a - lr * grad_a, b - lr * grad_b
+
+
+#: (a, b, x, y, lr, batch) of the visible check: a step on all examples, then on a minibatch.
+STEP_EXAMPLE = (0.5, -1.0, np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0]), np.array([1.0, 3.2, 4.9, 7.1, 9.0, 10.8]),
+                0.1, np.array([4, 1, 5]))
+
+
+def _call_step(step_fn: Callable, args: tuple, batch) -> tuple[float, float]:
+    __tracebackhide__ = True
+    problem = None
+    try:
+        result = check_implemented(step_fn, "`gradient_step`", *args, *(() if batch is None else (batch,)))
+    except AssertionError:
+        raise
+    except TypeError as error:  # most often: no `batch` argument
+        problem = f"{type(error).__name__}: {error}"[:300]
+    if problem is not None:  # fail outside the handler: one traceback, not two
+        where = "without a batch" if batch is None else f"with batch={np.asarray(batch).tolist()}"
+        fail(f"`gradient_step` called {where} raised {problem}. It takes a sixth argument, `batch`, that is "
+             "None unless given.", tag="step_batch_argument")
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail("`gradient_step` should return a tuple of two numbers: (new_a, new_b).", tag="step_not_a_pair")
+    return tuple(float(check_finite(v, "each returned value")) for v in result)
+
+
+def check_gradient_step(step_fn: Callable, a=None, b=None, x=None, y=None, lr=None, batch=None) -> None:
+    """Question 4: one gradient-descent step for the line y = a x + b under the MSE loss of a minibatch.
+
+    Without arguments: the visible example, a step on all examples and one on a minibatch. With them: one
+    step on ``batch`` (all examples when ``batch`` is None).
+    """
     __tracebackhide__ = True
     if x is None:
-        x = np.array([0.0, 1.0, 2.0, 3.0])
-        y = np.array([1.0, 3.0, 5.0, 7.0])
-    result = check_implemented(step_fn, "`gradient_step`", a, b, x, y, lr)
-    if not isinstance(result, tuple) or len(result) != 2:
-        fail("`gradient_step` should return a tuple of two numbers: (new_a, new_b).")
-    new_a, new_b = (float(check_finite(v, "each returned value")) for v in result)
-    grad_a, grad_b = reference_gradients(a, b, x, y)
+        a, b, x, y, lr, example_batch = STEP_EXAMPLE
+        check_gradient_step(step_fn, a, b, x, y, lr, None)
+        check_gradient_step(step_fn, a, b, x, y, lr, example_batch)
+        return
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    new_a, new_b = _call_step(step_fn, (a, b, x.copy(), y.copy(), lr), batch)
+    want_a, want_b = reference_step(a, b, x, y, lr, batch)
+    grad_a, grad_b = (a - want_a) / lr, (b - want_b) / lr
+    if np.isclose(new_a, want_a, rtol=1e-6, atol=1e-9) and np.isclose(new_b, want_b, rtol=1e-6, atol=1e-9):
+        return  # right (from (0, 0), say, the step alone is the answer too)
+    on = "all examples" if batch is None else f"the minibatch {np.asarray(batch).tolist()}"
+    if batch is not None:
+        full_a, full_b = reference_step(a, b, x, y, lr)
+        if np.isclose(new_a, full_a) and np.isclose(new_b, full_b) and not np.isclose(full_a, want_a):
+            fail(f"Your step on {on} used every example: a minibatch step sees only the examples of the batch.",
+                 tag="batch_ignored")
+        rows, n = len(np.asarray(batch)), len(x)
+        if (np.isclose(new_a, a - lr * grad_a * rows / n) and np.isclose(new_b, b - lr * grad_b * rows / n)
+                and rows != n):
+            fail(f"Your step on {on} averaged over all {n} examples, not over the {rows} of the batch: the loss "
+                 "of a step is the mean over its own examples.", tag="batch_mean_over_all")
     if np.isclose(new_a, a + lr * grad_a) and np.isclose(new_b, b + lr * grad_b):
-        fail("You stepped *up* the gradient, so the loss grows: gradient descent goes downhill.")
+        fail("You stepped *up* the gradient, so the loss grows: gradient descent goes downhill.",
+             tag="step_uphill")
     if np.isclose(new_a, a - lr * grad_a / 2) and np.isclose(new_b, b - lr * grad_b / 2):
-        fail("Your step is half as long as it should be: check the derivative of the squared error.")
-    if np.isclose(new_a, a - lr * grad_a * len(x)) and np.isclose(new_b, b - lr * grad_b * len(x)):
-        fail("Your step is n times too long: the loss is a mean over the examples, not a sum.")
+        fail("Your step is half as long as it should be: check the derivative of the squared error.",
+             tag="step_half")
+    size = len(x) if batch is None else len(np.asarray(batch))
+    if size > 1 and np.isclose(new_a, a - lr * grad_a * size) and np.isclose(new_b, b - lr * grad_b * size):
+        fail("Your step is n times too long: the loss is a mean over the examples, not a sum.",
+             tag="step_sum_not_mean")
     if np.isclose(new_a, -lr * grad_a) and np.isclose(new_b, -lr * grad_b):
-        fail("You returned the step only: the new parameters are the old ones plus the step.")
-    check_close(new_a, a - lr * grad_a, "The new slope `a`",
+        fail("You returned the step only: the new parameters are the old ones plus the step.",
+             tag="step_only")
+    check_close(new_a, want_a, f"The new slope `a` (a step on {on})",
                 hint="Check dL/da: which factor does the slope's derivative have that the intercept's has not?")
-    check_close(new_b, b - lr * grad_b, "The new intercept `b`")
+    check_close(new_b, want_b, f"The new intercept `b` (a step on {on})")
 
 
 # ----------------------------------------------------------------------------- question 5
@@ -327,24 +386,33 @@ def check_diverging_lr(fn: Callable, cases=DIVERGENCE_CASES) -> None:
 
 
 # ----------------------------------------------------------------------------- question 7
-def check_threshold(classify_fn: Callable, probabilities=None, threshold: float = 0.5) -> None:
-    """Question 7: probabilities at or above the threshold become class 1, the rest class 0."""
+def reference_boundary(w: float, b: float, threshold: float = 0.5) -> float:
+    """The feature value where sigma(w x + b) equals ``threshold``."""
+    return (math.log(threshold / (1 - threshold)) - b) / w
+
+
+#: (w, b, threshold) of the hidden tests: other weights, a negative slope, other thresholds.
+BOUNDARY_CASES = ((0.8, -2.0, 0.5), (-1.5, 0.3, 0.5), (2.0, 1.0, 0.9), (0.5, 0.0, 0.2), (-0.25, -1.0, 0.75))
+
+
+def check_boundary(boundary_fn: Callable, cases=((1.2, -3.0, 0.5), (1.2, -3.0, 0.7), (-2.0, 1.0, 0.3))) -> None:
+    """Question 7: ``decision_boundary(w, b, threshold)`` is where sigma(w x + b) crosses the threshold."""
     __tracebackhide__ = True
-    if probabilities is None:
-        probabilities = np.array([0.1, 0.49, 0.5, 0.51, 0.9])
-    probabilities = np.asarray(probabilities, dtype=float)
-    got = check_implemented(classify_fn, "`predict_class`", probabilities, threshold)
-    got = np.asarray(got)
-    if got.shape != probabilities.shape:
-        fail(f"`predict_class` returned shape {got.shape}; return one class per probability.")
-    if not np.issubdtype(got.dtype, np.integer):
-        fail(f"`predict_class` returned {got.dtype} values; return the integers 0 and 1.")
-    expected = (probabilities >= threshold).astype(int)
-    if np.array_equal(got, 1 - expected):
-        fail("Your classes are swapped: a high probability of class 1 should give class 1.")
-    at = probabilities == threshold
-    if at.any() and np.array_equal(got[~at], expected[~at]) and not np.array_equal(got[at], expected[at]):
-        fail("A probability exactly equal to the threshold is classified wrongly.")
-    if not np.array_equal(got, expected):
-        fail(f"`predict_class` gave {got.tolist()} for probabilities {probabilities.tolist()} and threshold "
-             f"{threshold}, which is not right.")
+    for w, b, threshold in cases:
+        case = f"decision_boundary(w={w}, b={b}, threshold={threshold})"
+        got = call_for_number(boundary_fn, "`decision_boundary`", w, b, threshold)
+        want = reference_boundary(w, b, threshold)
+        if np.isclose(got, want, rtol=1e-6, atol=1e-9):
+            continue
+        if np.isclose(got, -b / w) and threshold != 0.5:
+            fail(f"{case} returned {got:.6g}: where the probability is 0.5, not {threshold}. Your answer "
+                 "ignores the threshold.", tag="boundary_threshold_ignored")
+        if np.isclose(got, (threshold - b) / w):
+            fail(f"{case} returned {got:.6g}: there w x + b equals the threshold, but the threshold is a "
+                 "probability, compared with sigma(w x + b), not with w x + b.", tag="boundary_probability_as_z")
+        if np.isclose(got, -want) or np.isclose(got, b / w) and not np.isclose(b, 0):
+            fail(f"{case} returned {got:.6g}, which has the wrong sign: check the signs when you solve for x.",
+                 tag="boundary_sign")
+        p = 1 / (1 + math.exp(-(w * got + b))) if abs(w * got + b) < 700 else float(w * got + b > 0)
+        fail(f"{case} returned {got:.6g}, where the model's probability is {p:.4g}, not {threshold}.",
+             tag="boundary_wrong")

@@ -8,7 +8,7 @@ module stays fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -195,6 +195,67 @@ def check_forward_pass(hidden, output, x, hidden_weights, output_weights) -> Non
                 hint="What are the inputs of the output neuron, and what is its activation?")
 
 
+def reference_forward(x, hidden_weights, output_weights) -> tuple[np.ndarray, float]:
+    """Question 3's network on any input: a ReLU hidden layer, an identity output, bias-first weights."""
+    x = np.asarray(x, dtype=float)
+    hidden = np.array([reference_neuron(x, w, _relu) for w in np.asarray(hidden_weights, dtype=float)])
+    return hidden, reference_neuron(hidden, output_weights, _identity)
+
+
+#: (x, hidden_weights, output_weights) of the visible check: 2 inputs, 4 hidden neurons, not the exercise's.
+FORWARD_EXAMPLE = (
+    np.array([1.5, -2.0]),
+    np.array([[0.5, 1.0, 1.0], [-1.0, 2.0, 0.5], [0.0, -1.0, 1.0], [1.0, 0.0, -0.5]]),
+    np.array([-0.5, 1.0, -2.0, 0.5, 0.5]),
+)
+
+
+def check_forward(forward: Callable, x=None, hidden_weights=None, output_weights=None) -> None:
+    """Question 3: ``forward(x, hidden_weights, output_weights)`` is the forward pass of any such network."""
+    __tracebackhide__ = True
+    if x is None:
+        x, hidden_weights, output_weights = FORWARD_EXAMPLE
+    x = np.asarray(x, dtype=float)
+    hidden_weights = np.asarray(hidden_weights, dtype=float)
+    output_weights = np.asarray(output_weights, dtype=float)
+    n_hidden = len(hidden_weights)
+    shape_text = f"{len(x)} inputs, {n_hidden} hidden neurons"
+    problem = None
+    try:
+        result = check_implemented(forward, "`forward`", x.copy(), hidden_weights.copy(), output_weights.copy())
+    except AssertionError:
+        raise
+    except Exception as error:  # e.g. a shape mismatch from a network written into the function
+        problem = f"{type(error).__name__}: {error}"[:300]
+    if problem is not None:  # fail outside the handler: one traceback, not two
+        fail(f"`forward` raised {problem}. It was called with a network of {shape_text}: does it use its "
+             "arguments for any number of inputs and neurons?", tag="forward_raised")
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail("`forward` should return a tuple of two things: (hidden, output).", tag="forward_not_a_pair")
+    hidden = check_finite(result[0], "The hidden activations `forward` returned").ravel()
+    value = check_finite(result[1], "The output `forward` returned")
+    if hidden.shape != (n_hidden,):
+        fail(f"For a network of {shape_text}, `forward` returned {hidden.size} hidden activations: one per "
+             "row of `hidden_weights`. Did you use the exercise's network instead of the arguments?",
+             tag="forward_fixed_network")
+    want_hidden, want_output = reference_forward(x, hidden_weights, output_weights)
+    z = np.array([w[0] + w[1:] @ x for w in hidden_weights])
+    if np.allclose(hidden, z) and not np.allclose(z, want_hidden):
+        fail(f"For a network of {shape_text}, `forward`'s hidden values are the weighted sums z: the hidden "
+             "neurons apply ReLU to them.", tag="forward_hidden_without_relu")
+    check_close(hidden, want_hidden, f"The hidden activations of `forward` (network of {shape_text})",
+                hint="Check each hidden neuron's weights and activation.")
+    if value.size != 1:
+        fail(f"The output of `forward` should be one number, but it has shape {value.shape}.",
+             tag="forward_output_not_one_number")
+    value = float(value.reshape(()))
+    if np.isclose(value, _relu(want_output)) and not np.isclose(value, want_output):
+        fail(f"For a network of {shape_text}, `forward` applied ReLU to the output neuron; its activation is "
+             "the identity.", tag="forward_relu_on_output")
+    check_close(value, want_output, f"The output of `forward` (network of {shape_text})",
+                hint="What are the inputs of the output neuron, and what is its activation?")
+
+
 # ---------------------------------------------------------------- question 4
 
 
@@ -226,100 +287,142 @@ def check_dense_layer(dense_layer: Callable, n: int = 6, k: int = 4, m: int = 3,
                 hint="It should agree with a Keras Dense layer that has kernel W and bias b.")
 
 
-#: The names of question 4's shapes, in the order of the forward pass.
-SHAPE_KEYS = ("W1", "b1", "H1", "W2", "b2", "H2", "W3", "b3", "output")
+def expected_layer_shapes(n: int, k: int, units) -> list[tuple[tuple[int, ...], ...]]:
+    """(kernel, bias, output) shapes of each Dense layer of a stack from ``k`` inputs on a batch of ``n``,
+    read from a Keras model of that architecture (not computed by the rule the student must find)."""
+    import keras
 
-
-def expected_shapes(model: Any, X) -> dict[str, tuple[int, ...]]:
-    """Shapes of every kernel, bias and layer output of a Sequential of Dense layers on the batch X."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    n = np.asarray(X).shape[0]
-    for i, layer in enumerate(model.layers, start=1):
+    model = keras.Sequential([keras.Input(shape=(k,)), *(keras.layers.Dense(u) for u in units)])
+    X = np.zeros((n, k), dtype="float32")
+    rows, A = [], X
+    for layer in model.layers:
         kernel, bias = layer.get_weights()
-        shapes[f"W{i}"] = tuple(kernel.shape)
-        shapes[f"b{i}"] = tuple(bias.shape)
-        shapes[f"H{i}"] = (n, kernel.shape[1])
-    last = len(model.layers)
-    shapes["output"] = shapes.pop(f"H{last}")
-    return shapes
+        A = keras.ops.convert_to_numpy(layer(A))
+        rows.append((tuple(kernel.shape), tuple(bias.shape), tuple(A.shape)))
+    return rows
 
 
-def check_shapes(shapes: Mapping[str, Any], model: Any, X) -> None:
-    """Question 4: the shape of every matrix in the matrix view of ``model`` on the batch ``X``."""
+#: (n, k, units) of the hidden tests: other batches, widths and depths than the notebook's model.
+SHAPE_CASES = ((5, 3, (7, 2)), (1, 20, (4, 4, 4, 3)), (64, 2, (1,)))
+
+
+def _as_shape(value: Any) -> tuple[int, ...] | None:
+    if isinstance(value, (tuple, list)) and all(isinstance(v, (int, np.integer)) for v in value):
+        return tuple(int(v) for v in value)
+    return None
+
+
+def check_layer_shapes(layer_shapes: Callable, n: int, k: int, units) -> None:
+    """Question 4: ``layer_shapes(n, k, units)`` gives every (kernel, bias, output) shape of a Dense stack."""
     __tracebackhide__ = True
-    check_type(shapes, Mapping, "`shapes`")
-    want = expected_shapes(model, X)
-    for key, expected in want.items():
-        if key not in shapes:
-            fail(f"`shapes` has no entry {key!r}; give the shape of every matrix {list(want)}.")
-        value = shapes[key]
-        if value is None:
-            fail(f"shapes[{key!r}] is still None: replace it with a tuple such as (3, 4).")
-        if not isinstance(value, tuple) or not all(isinstance(v, (int, np.integer)) for v in value):
-            fail(f"shapes[{key!r}] should be a tuple of whole numbers like (3, 4) or (4,), not {value!r}.")
-        if value == expected:
-            continue
-        if key.startswith("W") and value == expected[::-1]:
-            fail(f"shapes[{key!r}] = {value} is the transpose: Keras stores a Dense kernel as "
-                 "(inputs, units), so that X @ W works for a batch X of shape (n, inputs).")
-        if key.startswith("b") and len(value) == 2:
-            fail(f"shapes[{key!r}] = {value}: a bias is a vector with one entry per unit, shape (units,); "
-                 "broadcasting adds it to every row.")
-        if key.startswith("H") or key == "output":
-            fail(f"shapes[{key!r}] = {value} is not right: a layer's output has one row per example in the "
-                 "batch and one column per unit of that layer.")
-        fail(f"shapes[{key!r}] = {value} is not right. Look at the layer's number of inputs and units.")
+    units = [int(u) for u in units]
+    got = check_implemented(layer_shapes, "`layer_shapes`", int(n), int(k), list(units))
+    case = f"layer_shapes({n}, {k}, {units})"
+    if not isinstance(got, (list, tuple)):
+        fail(f"{case} returned {type(got).__name__}; return a list with one (kernel, bias, output) tuple per "
+             "layer.", tag="shapes_not_a_list")
+    want = expected_layer_shapes(n, k, units)
+    if len(got) != len(want):
+        fail(f"{case} returned {len(got)} entries for a stack of {len(want)} Dense layers: one entry per layer.",
+             tag="shapes_wrong_count")
+    for i, (entry, (kernel, bias, output)) in enumerate(zip(got, want), start=1):
+        if not isinstance(entry, (tuple, list)) or len(entry) != 3:
+            fail(f"Entry {i} of {case} should be a tuple of three shapes (kernel, bias, output), "
+                 f"not {entry!r:.80}.", tag="shapes_entry_not_triple")
+        shapes = [_as_shape(v) for v in entry]
+        if any(v is None for v in shapes):
+            fail(f"Entry {i} of {case} should hold three shapes, tuples of whole numbers like (3, 4) or (4,), "
+                 f"not {entry!r:.80}.", tag="shapes_not_tuples")
+        got_kernel, got_bias, got_output = shapes
+        if got_kernel != kernel:
+            if got_kernel == kernel[::-1]:
+                fail(f"{case}: the kernel of layer {i} has its two axes swapped; X @ W needs the kernel's rows "
+                     "to match the columns of X.", tag="kernel_transposed")
+            if i > 1 and got_kernel[0] == k and kernel[0] != k:
+                fail(f"{case}: the kernel of layer {i} has a row per input of the *network*; what does "
+                     f"layer {i} receive as its inputs?", tag="kernel_rows_from_network_inputs")
+            fail(f"{case}: the kernel shape of layer {i}, {got_kernel}, is not right.", tag="kernel_shape_wrong")
+        if got_bias != bias:
+            if len(got_bias) == 2:
+                fail(f"{case}: the bias of layer {i} has two axes; one bias is shared by every example in the "
+                     "batch.", tag="bias_per_example")
+            fail(f"{case}: the bias shape of layer {i}, {got_bias}, is not right.", tag="bias_shape_wrong")
+        if got_output != output:
+            if len(got_output) == 1:
+                fail(f"{case}: the output of layer {i} is one row per example of the batch, not a single "
+                     "vector.", tag="output_without_batch")
+            fail(f"{case}: the output shape of layer {i}, {got_output}, is not right.", tag="output_shape_wrong")
 
 
 # ---------------------------------------------------------------- question 5
 
 
-def check_collapse(collapse: Callable, shapes: tuple[int, int, int] = (3, 4, 2), seed: int = 0) -> None:
-    """Question 5: two linear layers (W1, b1), (W2, b2) as one layer (W, b), checked on Keras layers."""
+def _linear_stack(sizes, seed: int):
+    """A Keras stack of linear Dense layers with random biases; ``sizes`` = (inputs, units, units, ...)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input(shape=(sizes[0],)),
+                             *(keras.layers.Dense(u, bias_initializer="random_normal") for u in sizes[1:])])
+
+
+def reference_collapse(weights) -> tuple[np.ndarray, np.ndarray]:
+    """The one layer (W, b) equal to linear layers given as [W1, b1, W2, b2, ...]."""
+    W = np.asarray(weights[0], dtype=float)
+    b = np.asarray(weights[1], dtype=float)
+    for K, c in zip(weights[2::2], weights[3::2]):
+        W, b = W @ np.asarray(K, dtype=float), b @ np.asarray(K, dtype=float) + np.asarray(c, dtype=float)
+    return W, b
+
+
+def check_collapse(collapse: Callable, sizes=(3, 4, 5, 2), seed: int = 0) -> None:
+    """Question 5: linear layers [W1, b1, W2, b2, ...] (any number) as one layer (W, b), checked on Keras."""
     __tracebackhide__ = True
     import keras
 
-    k, h, m = shapes
-    keras.utils.set_random_seed(seed)
-    two = keras.Sequential([
-        keras.Input(shape=(k,)),
-        keras.layers.Dense(h, bias_initializer="random_normal"),
-        keras.layers.Dense(m, bias_initializer="random_normal"),
-    ])
-    (W1, b1), (W2, b2) = (layer.get_weights() for layer in two.layers)
+    sizes = tuple(int(s) for s in sizes)
+    stack = _linear_stack(sizes, seed)
+    weights = stack.get_weights()
+    k, m, depth = sizes[0], sizes[-1], len(sizes) - 1
+    described = f"{depth} linear layer{'s' if depth > 1 else ''} of sizes {' -> '.join(map(str, sizes))}"
     problem = None
     try:
-        result = check_implemented(collapse, "`collapse`", W1, b1, W2, b2)
+        result = check_implemented(collapse, "`collapse`", [w.copy() for w in weights])
     except AssertionError:
         raise
-    except Exception as error:  # e.g. a broadcast error from adding arrays of different shapes
+    except Exception as error:  # e.g. unpacking a list of another length, or a broadcast error
         problem = f"{type(error).__name__}: {error}"[:300]
     if problem is not None:  # fail outside the handler: one traceback, not two
-        fail(f"`collapse` raised {problem}. It was called with W1 of shape {W1.shape}, b1 {b1.shape}, "
-             f"W2 {W2.shape} and b2 {b2.shape}: check that the terms you add or multiply have matching "
-             "shapes.")
+        fail(f"`collapse` raised {problem}. It was called with the weights of {described} "
+             f"(a list of {len(weights)} arrays, as get_weights() returns them): does it work for any number "
+             "of layers?", tag="collapse_raised")
     if not isinstance(result, tuple) or len(result) != 2:
-        fail("`collapse` should return a tuple of two arrays: (W, b).")
+        fail("`collapse` should return a tuple of two arrays: (W, b).", tag="collapse_not_a_pair")
     W, b = (check_finite(v, what) for v, what in zip(result, ("The W you returned", "The b you returned")))
-    if W.shape == (m, k):
-        fail(f"Your W has shape {W.shape}, the transpose of what is needed: W1 {W1.shape} @ W2 {W2.shape} "
-             f"gives shape {(k, m)}.")
+    want_W, want_b = reference_collapse(weights)
+    if W.shape == (m, k) and m != k:
+        fail(f"For {described}, your W has shape {W.shape}, the transpose of what is needed.",
+             tag="collapse_transposed")
     if W.shape != (k, m):
-        fail(f"Your W has shape {W.shape}; a layer from {k} inputs to {m} units needs a kernel of shape {(k, m)}.")
-    check_close(W, W1 @ W2, "The combined W", rtol=1e-5, atol=1e-6,
-                hint="Multiply out the two layers' formula for one input x and collect the terms with x.")
+        fail(f"For {described}, your W has shape {W.shape}; a layer from {k} inputs to {m} units needs a "
+             f"kernel of shape {(k, m)}. Did every layer's kernel take part?", tag="collapse_layers_left_out")
+    check_close(W, want_W, f"The combined W for {described}", rtol=1e-4, atol=1e-6,
+                hint="Multiply out the layers' formula for one input x and collect the terms with x.")
     if b.shape != (m,):
-        fail(f"Your b has shape {b.shape}; the combined layer has {m} units, so b has shape {(m,)}.")
-    if np.allclose(b, b2) and not np.allclose(b1 @ W2, 0):
-        fail("Your b is only b2: the first layer's bias b1 also passes through W2.")
+        fail(f"For {described}, your b has shape {b.shape}; the combined layer has {m} units, so b has shape "
+             f"{(m,)}.", tag="collapse_bias_shape")
+    if depth > 1 and np.allclose(b, weights[-1]) and not np.allclose(want_b, weights[-1]):
+        fail(f"For {described}, your b is only the last layer's bias: the earlier biases also pass through "
+             "the layers after them.", tag="collapse_last_bias_only")
     X = np.random.default_rng(seed).normal(size=(7, k)).astype("float32")
-    check_close(X @ W + b, keras.ops.convert_to_numpy(two(X)), "The one-layer outputs X @ W + b",
+    check_close(X @ W + b, keras.ops.convert_to_numpy(stack(X)), f"The one-layer outputs X @ W + b ({described})",
                 rtol=1e-4, atol=1e-5,
-                hint="They differ from the two Keras layers' outputs: check the terms without x.")
+                hint="They differ from the Keras layers' outputs: check the terms without x. Does every "
+                     "bias take part, and which kernels does each one pass through?")
 
 
 def check_one_layer(one_layer: Any, two_layers: Any, X) -> None:
-    """Question 5: a single Dense layer that reproduces two stacked linear Dense layers."""
+    """Question 5: a single Dense layer that reproduces a stack of linear Dense layers."""
     __tracebackhide__ = True
     import keras
 
@@ -330,11 +433,13 @@ def check_one_layer(one_layer: Any, two_layers: Any, X) -> None:
     if len(dense) != 1:
         fail(f"`one_linear` has {len(dense)} Dense layers; the point is that one is enough.")
     if _activation_name(dense[0]) != "linear":
-        fail("The Dense layer of `one_linear` has an activation; the two layers it replaces have none.")
+        fail("The Dense layer of `one_linear` has an activation; the layers it replaces have none.",
+             tag="one_layer_activation")
     got = check_finite(one_layer.predict(np.asarray(X), verbose=0), "`one_linear`'s outputs")
     want = two_layers.predict(np.asarray(X), verbose=0)
     if got.shape != want.shape:
-        fail(f"`one_linear` outputs shape {got.shape}; the two-layer model outputs {want.shape}.")
+        fail(f"`one_linear` outputs shape {got.shape}; the model it replaces outputs {want.shape}.",
+             tag="one_layer_output_shape")
     check_close(got, want, "`one_linear`'s outputs", rtol=1e-4, atol=1e-5,
                 hint="Set its weights with layer.set_weights([W, b]) using your collapse().")
 

@@ -27,11 +27,13 @@ def reference_bce(y_true, p, epsilon: float = EPSILON) -> float:
     return float(np.mean(-(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))))
 
 
-def reference_confusion(y_true, p, threshold: float = 0.5) -> np.ndarray:
-    """2 x 2 counts, true class in the rows and predicted class in the columns, order 0 then 1."""
+def reference_confusion(y_true, p, threshold: float = 0.5, normalize: bool = False) -> np.ndarray:
+    """2 x 2 counts, true class in the rows and predicted class in the columns, order 0 then 1; with
+    ``normalize``, each row divided by its true class's count (scikit-learn's ``normalize="true"``)."""
     y_true = np.asarray(y_true).reshape(-1).astype(int)
     y_pred = (np.asarray(p, dtype=float).reshape(-1) >= threshold).astype(int)
-    return np.array([[np.sum((y_true == t) & (y_pred == q)) for q in (0, 1)] for t in (0, 1)])
+    counts = np.array([[np.sum((y_true == t) & (y_pred == q)) for q in (0, 1)] for t in (0, 1)])
+    return counts / counts.sum(axis=1, keepdims=True) if normalize else counts
 
 
 def reference_scores(y_true, y_pred, positive) -> tuple[float, float, float]:
@@ -133,8 +135,9 @@ def _matrix(result: Any, what: str) -> np.ndarray:
     return array
 
 
-def check_confusion(confusion_fn: Callable, example=None, thresholds=(0.5, 0.3)) -> None:
-    """Question 2: confusion counts, true class in the rows, predicted class in the columns."""
+def check_confusion(confusion_fn: Callable, example=None, thresholds=(0.5, 0.3), rates: bool = True) -> None:
+    """Question 2: confusion counts, true class in the rows, predicted class in the columns; with
+    ``rates``, also the matrix that ``normalize=True`` gives, rows divided by the true classes' counts."""
     __tracebackhide__ = True
     y, p = _CONFUSION_EXAMPLE if example is None else example
     y, p = np.asarray(y), np.asarray(p, dtype=float)
@@ -160,6 +163,43 @@ def check_confusion(confusion_fn: Callable, example=None, thresholds=(0.5, 0.3))
             fail(f"{what} ignores its `threshold` argument.")
         fail(f"{what}(y_true, p, threshold={threshold}) gives {got.astype(int).tolist()}, which is "
              "not right.")
+    if rates:
+        _check_rates(confusion_fn, y, p, thresholds)
+
+
+def _check_rates(confusion_fn: Callable, y, p, thresholds) -> None:
+    __tracebackhide__ = True
+    what = "`confusion`"
+    for threshold in thresholds:
+        call = f"`confusion(y_true, p, threshold={threshold}, normalize=True)`"
+        problem = None
+        try:
+            result = check_implemented(confusion_fn, what, y.copy(), p.copy(), threshold, True)
+        except AssertionError:
+            raise
+        except TypeError as error:  # most often: no `normalize` argument
+            problem = f"{type(error).__name__}: {error}"[:300]
+        if problem is not None:  # fail outside the handler: one traceback, not two
+            fail(f"{call} raised {problem}. `confusion` takes a fourth argument, `normalize`, that is False "
+                 "unless given.", tag="normalize_argument")
+        if result is None:
+            fail(f"{call} returned None: did you forget `return`?", tag="rates_none")
+        got = check_finite(result, f"What {call} returned")
+        if got.shape != (2, 2):
+            fail(f"{call} should return a 2 x 2 array, not shape {got.shape}.", tag="rates_shape")
+        counts = reference_confusion(y, p, threshold)
+        want = reference_confusion(y, p, threshold, normalize=True)
+        if np.allclose(got, want):
+            continue
+        if np.allclose(got, counts):
+            fail(f"{call} returned the counts: with normalize=True it returns rates.", tag="normalize_ignored")
+        if np.allclose(got, counts / counts.sum()):
+            fail(f"{call} divided every count by the number of all examples; the rates asked for are shares of "
+                 "each *true* class, so that each row sums to 1.", tag="normalised_by_total")
+        if np.allclose(got, counts / counts.sum(axis=0, keepdims=True)):
+            fail(f"{call} made each *column* sum to 1: those are shares of the predicted classes. The rates "
+                 "asked for are shares of each true class.", tag="normalised_by_predicted")
+        fail(f"{call} gives {np.round(got, 4).tolist()}, which is not right.", tag="rates_wrong")
 
 
 # ----------------------------------------------------------------------------- question 3
@@ -320,10 +360,12 @@ def _probabilities(model: Any, X, what: str = "`model`") -> np.ndarray:
     return check_finite(out.reshape(-1), f"The outputs of {what}")
 
 
-def check_classifier(model: Any, X, y, min_accuracy: float = 0.85, what: str = "`model`") -> float:
-    """Question 5: a Keras binary classifier with a sigmoid-like output, accurate on ``X``, ``y``.
+def check_classifier(model: Any, X, y, min_accuracy: float = 0.85, what: str = "`model`",
+                     logits: bool = False) -> float:
+    """Question 5: a Keras binary classifier, accurate on ``X``, ``y``; its output is the probability of the
+    positive class, or with ``logits`` the logit z (no activation on the output unit).
 
-    Returns the accuracy at the threshold 0.5.
+    Returns the accuracy at the threshold 0.5 on the probability (z >= 0 for logits).
     """
     __tracebackhide__ = True
     import keras
@@ -333,16 +375,29 @@ def check_classifier(model: Any, X, y, min_accuracy: float = 0.85, what: str = "
     if not isinstance(model, keras.Model):
         fail(f"{what} should be a Keras model, but it is a {type(model).__name__}.")
     p = _probabilities(model, X, what)
-    if np.allclose(p, 1.0):
-        fail(f"{what} outputs 1 for every return: a softmax over a single unit always gives 1. "
-             "Use an activation that gives a probability per unit.")
-    if p.min() < 0 or p.max() > 1:
-        fail(f"{what} outputs values outside [0, 1]; its output should be a probability of the "
-             "positive class.")
+    if logits:
+        if p.min() >= 0 and p.max() <= 1:
+            fail(f"{what} outputs only values between 0 and 1, as a probability does; this question asks for "
+                 "the logit z, which can be any number. What is the last thing your output unit does?",
+                 tag="output_is_probability")
+        scores, cut, said = p, 0.0, "at the logit that corresponds to p = 0.5"
+    else:
+        if np.allclose(p, 1.0):
+            fail(f"{what} outputs 1 for every return: a softmax over a single unit always gives 1. "
+                 "Use an activation that gives a probability per unit.")
+        if p.min() < 0 or p.max() > 1:
+            fail(f"{what} outputs values outside [0, 1]; its output should be a probability of the "
+                 "positive class.")
+        scores, cut, said = p, 0.5, "at the threshold 0.5"
     y = np.asarray(y).reshape(-1).astype(int)
-    accuracy = float(np.mean((p >= 0.5) == (y == 1)))
+    accuracy = float(np.mean((scores >= cut) == (y == 1)))
     baseline = max(np.mean(y), 1 - np.mean(y))
     if accuracy < min_accuracy:
+        if logits:
+            fail(f"{what} classifies {accuracy:.1%} of these returns correctly {said} (always answering the "
+                 f"majority class: {baseline:.1%}); the target is at least {min_accuracy:.0%}. Are the inputs "
+                 "the standardised ones, and was the loss told that the model outputs logits?",
+                 tag="logit_accuracy_low")
         fail(f"{what} classifies {accuracy:.1%} of these returns correctly at the threshold 0.5 "
              f"(always answering the majority class: {baseline:.1%}); the target is at least "
              f"{min_accuracy:.0%}. Are the inputs the standardised ones, and is the loss the binary "
