@@ -229,6 +229,13 @@ def test_early_stopping_epochs_names_the_mistake(wrong, message):
 
 # ------------------------------------------------------------------ question 3: L2 penalty by hand
 def right_penalty(weights, lam):
+    kernels = [w for w in weights if w.ndim == 2]
+    lams = [lam] * len(kernels) if np.ndim(lam) == 0 else lam
+    return sum(strength * np.sum(w**2) for strength, w in zip(lams, kernels))
+
+
+def one_lam(weights, lam):
+    # the chapter's cell: one strength for every kernel
     return lam * sum(np.sum(w**2) for w in weights if w.ndim == 2)
 
 
@@ -244,7 +251,8 @@ def test_reference_penalty_is_what_keras_adds():
 
 def test_l2_penalty_accepts_right_answers():
     checks.check_l2_penalty(right_penalty)
-    checks.check_l2_penalty(lambda ws, lam: float(lam * sum((w**2).sum() for w in ws[::2])))
+    checks.check_l2_penalty(lambda ws, lam: float(np.dot(np.broadcast_to(lam, len(ws) // 2),
+                                                        [(w**2).sum() for w in ws[::2]])))
     checks.check_l2_penalty(right_penalty, checks._example_weights(9, (6, 2, 1)), 0.5)
 
 
@@ -266,6 +274,27 @@ def test_l2_penalty_accepts_right_answers():
 def test_l2_penalty_names_the_mistake(wrong, message):
     with pytest.raises(AssertionError, match=message):
         checks.check_l2_penalty(wrong)
+
+
+def test_l2_penalty_per_layer_matches_keras_and_names_the_mistakes():
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input(shape=(4,)),
+                              keras.layers.Dense(6, kernel_regularizer=keras.regularizers.L2(0.02)),
+                              keras.layers.Dense(3, kernel_regularizer=keras.regularizers.L2(0.005)),
+                              keras.layers.Dense(1)])
+    assert np.isclose(checks.reference_l2_penalty(model.get_weights(), [0.02, 0.005, 0.0]),
+                      checks.kernel_penalty(model), rtol=1e-5)
+    checks.check_l2_penalty_per_layer(right_penalty, model.get_weights(), [0.02, 0.005, 0.0])
+    with pytest.raises(AssertionError, match="one of them for every kernel") as error:
+        checks.check_l2_penalty(lambda ws, lam: one_lam(ws, lam if np.ndim(lam) == 0 else lam[0]))
+    assert error.value.tag == "one_strength_for_all"
+    with pytest.raises(AssertionError, match="numbers instead of one total") as error:
+        checks.check_l2_penalty(one_lam)     # an array times a number: one value per strength
+    assert error.value.tag == "strengths_not_paired"
+    with pytest.raises(AssertionError, match="Which strength belongs") as error:
+        checks.check_l2_penalty(lambda ws, lam: right_penalty(ws, lam if np.ndim(lam) == 0 else lam[::-1]))
+    assert error.value.tag == "per_layer_strengths_wrong"
 
 
 # ------------------------------------------------------------------ question 4: L2 on every hidden layer

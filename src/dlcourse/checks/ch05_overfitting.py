@@ -261,9 +261,21 @@ def check_early_stopping_epochs(fn: Callable, history: Mapping | None = None, pa
 
 
 # ----------------------------------------------------------------------------- question 3
-def reference_l2_penalty(weights, lam: float) -> float:
-    """lam * sum(W**2) over every kernel (2-D array) in ``weights``; biases (1-D) are not penalised."""
-    return float(sum(lam * np.sum(np.asarray(w, float) ** 2) for w in weights if np.ndim(w) == 2))
+def reference_l2_penalty(weights, lam) -> float:
+    """lam * sum(W**2) over every kernel (2-D array) in ``weights``; biases (1-D) are not penalised.
+
+    ``lam`` is one strength for every kernel, or a list with one strength per kernel, in order (0 for a
+    layer without a penalty).
+    """
+    kernels = [np.asarray(w, float) for w in weights if np.ndim(w) == 2]
+    lams = [float(lam)] * len(kernels) if np.ndim(lam) == 0 else [float(v) for v in lam]
+    if len(lams) != len(kernels):
+        raise ValueError(f"{len(lams)} strengths for {len(kernels)} kernels")
+    return float(sum(strength * np.sum(kernel**2) for strength, kernel in zip(lams, kernels)))
+
+
+#: Question 3's cases with one strength per Dense layer (the output layer of question 4 has none).
+_PER_LAYER_CASES = ((3, (4, 3, 2, 1), [0.01, 0.0, 0.02]), (4, (3, 5, 1), [0.003, 0.0]))
 
 
 def _example_weights(seed: int = 3, sizes=(4, 3, 2, 1)) -> list:
@@ -303,6 +315,32 @@ def check_l2_penalty(fn: Callable, weights=None, lam: float = 0.01) -> None:
         if any(np.isclose(got, lam_ * np.sum(w**2), rtol=1e-4) for w in kernels):
             fail("`l2_penalty` counts only one kernel; every layer's kernel adds its own penalty.")
         fail(f"`l2_penalty` returned {got:.6g} for these weights and lam={lam_}, which is not right.")
+    if weights is None:
+        for seed, sizes, lams in _PER_LAYER_CASES:
+            check_l2_penalty_per_layer(fn, _example_weights(seed, sizes), lams)
+
+
+def check_l2_penalty_per_layer(fn: Callable, weights, lams) -> None:
+    """Question 3: ``l2_penalty(weights, lams)`` with an array of strengths, one per Dense layer."""
+    __tracebackhide__ = True
+    ws = [np.array(w, dtype="float32") for w in weights]
+    lams = [float(v) for v in lams]
+    got = check_implemented(fn, "`l2_penalty`", [w.copy() for w in ws], np.array(lams))
+    if got is None:
+        fail("`l2_penalty` returned None: did you forget `return`?", tag="no_return")
+    if np.size(got) != 1:
+        fail(f"With an array of {len(lams)} strengths, `l2_penalty` returned {np.size(got)} numbers instead of one "
+             "total. Which kernel does each strength belong to?", tag="strengths_not_paired")
+    got = float(np.asarray(check_finite(got, "What `l2_penalty` returned")).reshape(()))
+    want = reference_l2_penalty(ws, lams)
+    if np.isclose(got, want, rtol=1e-4):
+        return
+    kernels = [w.astype(float) for w in ws if w.ndim == 2]
+    if any(np.isclose(got, lam * sum(np.sum(k**2) for k in kernels), rtol=1e-4) for lam in lams):
+        fail(f"For lam={lams}, one strength per Dense layer, `l2_penalty` uses one of them for every kernel; "
+             "each layer's kernel has its own.", tag="one_strength_for_all")
+    fail(f"`l2_penalty` returned {got:.6g} for lam={lams} (one strength per Dense layer, in order), which is "
+         "not right. Which strength belongs to which array of `weights`?", tag="per_layer_strengths_wrong")
 
 
 # ----------------------------------------------------------------------------- question 4
