@@ -109,10 +109,38 @@ def test_neuron_by_hand_names_the_mistake(answer, message):
         checks.check_neuron_by_hand(*answer, X1, W1, B1)
 
 
+def test_neuron_output_accepts_any_way_of_computing_it():
+    checks.check_neuron_output(lambda x, w, b: float(np.dot(np.r_[1.0, x], np.r_[b, w])))
+    checks.check_neuron_output(lambda x, w, b: sum(wi * xi for wi, xi in zip([b, *w], [1, *x])))
+    checks.check_neuron_output(lambda x, w, b: np.array([np.dot(x, w) + b]))   # one number in an array
+
+
+@pytest.mark.parametrize(
+    "fn, message, tag",
+    [
+        (lambda x, w, b: float(np.dot(x, w)), "leaves out the bias", "bias_left_out"),
+        (lambda x, w, b: float(np.dot(x, w)) - b, "not its output", "output_wrong"),
+        (lambda x, w, b: np.r_[1.0, x] * np.r_[b, w], "numbers; a unit has one output", "output_not_a_number"),
+        (lambda x, w, b: None, "forget `return`", "no_return"),
+        (lambda x, w, b: -0.4, "not its output", "output_wrong"),   # the by-hand value, hard-coded
+    ],
+)
+def test_neuron_output_names_the_mistake(fn, message, tag):
+    with pytest.raises(AssertionError, match=message) as error:
+        checks.check_neuron_output(fn)
+    assert error.value.tag == tag
+
+
 # ---------------------------------------------------------------- question 2
 
 def right_add(X):
-    return np.hstack([np.ones((len(X), 1)), X])
+    X = np.asarray(X)
+    return np.concatenate([np.ones(X.shape[:-1] + (1,)), X], axis=-1)
+
+
+def batch_only_add(X):
+    # the chapter's cell: right for a batch, not for one example
+    return np.column_stack([np.ones(len(X)), X])
 
 
 def right_pack(w, b):
@@ -122,6 +150,17 @@ def right_pack(w, b):
 def test_bias_trick_accepts_ones_first_and_bias_first():
     checks.check_bias_trick(right_add, right_pack)
     checks.check_bias_trick(right_add, right_pack, X=np.arange(8.0).reshape(4, 2), w=[1.0, -1.0], b=3.0)
+    checks.check_bias_trick(right_add, right_pack, X=[1.0, 2.0], w=np.ones((2, 3)), b=[1.0, 2.0, 3.0])
+    checks.check_bias_trick(lambda X: np.insert(np.asarray(X, float), 0, 1.0, axis=-1),
+                            lambda w, b: np.vstack([np.atleast_2d(b), np.asarray(w).reshape(len(w), -1)])
+                            .reshape((len(w) + 1,) + np.shape(w)[1:]))
+
+
+def test_bias_trick_rejects_the_batch_only_answer_on_one_example():
+    checks.check_bias_trick(batch_only_add, right_pack, *checks._bias_trick_cases()[0])
+    with pytest.raises(AssertionError, match="for one example of shape") as error:
+        checks.check_bias_trick(batch_only_add, right_pack)
+    assert error.value.tag is None or isinstance(error.value.tag, str)
 
 
 @pytest.mark.parametrize(
@@ -129,7 +168,7 @@ def test_bias_trick_accepts_ones_first_and_bias_first():
     [
         (not_written, right_pack, "`add_bias_column` is not written yet"),
         (right_add, not_written, "`pack_weights` is not written yet"),
-        (lambda X: np.hstack([X, np.ones((len(X), 1))]), right_pack, "column of ones last"),
+        (lambda X: np.hstack([X, np.ones((len(X), 1))]), right_pack, "ones last"),
         (lambda X: X, right_pack, r"has shape \(5, 3\); the exercise asks for shape \(5, 4\)"),
         (lambda X: np.hstack([np.zeros((len(X), 1)), X]), right_pack, "should be all ones"),
         (lambda X: np.hstack([np.ones((len(X), 1)), 2 * X]), right_pack, "X unchanged"),
@@ -347,3 +386,17 @@ def test_the_worked_numbers_quoted_in_the_exercises():
     right_set(model.layers[0], [[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]], [0.1, -0.2])
     assert np.allclose(model.predict(np.array([[1.0, 2.0, 3.0]]), verbose=0), [[4.6, -0.7]])
     assert np.isclose(X1 @ W1 + B1, -0.4)
+
+
+# ------------------------------------------------------------------ the one wine split
+def test_the_exercises_split_the_wine_only_with_split_red_wine():
+    # every cell that touches the red wines takes the course's split (duplicates removed), never its own
+    import re
+
+    import nbformat
+    from conftest import solution_path
+
+    cells = [c.source for c in nbformat.read(solution_path("ch02_neurons"), as_version=4).cells if c.cell_type == "code"]
+    wine = [c for c in cells if re.search(r"load_red_wine|split_red_wine|wine_split\(", c)]
+    assert wine, "the notebook uses the red wines"
+    assert not [c for c in cells if "load_red_wine" in c or re.search(r"permutation\(|train_test_split", c)]

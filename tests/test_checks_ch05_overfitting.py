@@ -13,13 +13,15 @@ def not_written(*args):
 
 
 # ------------------------------------------------------------------ data
-def test_wine_split_holds_out_rows_that_the_notebook_never_sees():
+def test_wine_split_is_the_course_split_and_holds_out_its_test_wines():
+    from dlcourse.data import split_red_wine
+
     X_train, y_train, X_val, y_val, X_test, y_test = checks.wine_split()
-    assert (len(X_train), len(X_val), len(X_test)) == (960, 320, 319)
+    assert (len(X_train), len(X_val), len(X_test)) == (951, 204, 204)
     assert np.allclose(X_train.mean(axis=0), 0, atol=1e-3) and np.allclose(X_train.std(axis=0), 1, atol=1e-4)
-    # (the red-wine data contain duplicate wines, so rows are compared by position, not by value)
-    order = np.random.default_rng(checks.SPLIT_SEED).permutation(1599)
-    assert len(set(order[:960]) | set(order[960:1280]) | set(order[1280:])) == 1599
+    parts = split_red_wine().arrays()
+    for name, array in zip(("X_train", "y_train", "X_val", "y_val", "X_test", "y_test"), checks.wine_split()):
+        assert np.array_equal(array, parts[name]), name
     X_t, y_t = checks.held_out_wines()
     assert np.array_equal(X_t, X_test) and np.array_equal(y_t, y_test)
 
@@ -44,6 +46,22 @@ def test_made_histories_are_far_from_the_thresholds(kind):
             # a rule with thresholds a little off still agrees: the cases test the idea, not the decimals
             assert rule(history, base, up=0.08, gap=0.2, below=0.88, last=3) == want
             assert rule(history, base, up=0.12, gap=0.3, below=0.82, last=8) == want
+
+
+@pytest.mark.parametrize("kind, want", [("spiked good fit", "good fit"), ("dipped overfitting", "overfitting")])
+def test_one_epoch_off_histories_need_the_mean_of_the_last_epochs(kind, want):
+    for seed in range(40):
+        for epochs, base in [(20, 0.1), (60, 0.6), (150, 4.0)]:
+            history = checks.make_history(kind, seed=seed, num_epochs=epochs, baseline=base)
+            assert checks.reference_diagnosis(history, base) == want
+            assert rule(history, base, last=1) != want                # the last epoch alone misreads it
+            assert rule(history, base, up=0.08, gap=0.2, below=0.88) == want
+            assert rule(history, base, up=0.12, gap=0.3, below=0.82) == want
+
+
+def test_diagnose_rejects_a_reading_of_the_last_epoch_alone():
+    with pytest.raises(AssertionError, match="last epoch only"):
+        checks.check_diagnose(lambda h, b: rule(h, b, last=1))
 
 
 def rule(history, baseline, up=0.10, gap=0.25, below=0.85, last=5):
@@ -211,6 +229,13 @@ def test_early_stopping_epochs_names_the_mistake(wrong, message):
 
 # ------------------------------------------------------------------ question 3: L2 penalty by hand
 def right_penalty(weights, lam):
+    kernels = [w for w in weights if w.ndim == 2]
+    lams = [lam] * len(kernels) if np.ndim(lam) == 0 else lam
+    return sum(strength * np.sum(w**2) for strength, w in zip(lams, kernels))
+
+
+def one_lam(weights, lam):
+    # the chapter's cell: one strength for every kernel
     return lam * sum(np.sum(w**2) for w in weights if w.ndim == 2)
 
 
@@ -226,7 +251,8 @@ def test_reference_penalty_is_what_keras_adds():
 
 def test_l2_penalty_accepts_right_answers():
     checks.check_l2_penalty(right_penalty)
-    checks.check_l2_penalty(lambda ws, lam: float(lam * sum((w**2).sum() for w in ws[::2])))
+    checks.check_l2_penalty(lambda ws, lam: float(np.dot(np.broadcast_to(lam, len(ws) // 2),
+                                                        [(w**2).sum() for w in ws[::2]])))
     checks.check_l2_penalty(right_penalty, checks._example_weights(9, (6, 2, 1)), 0.5)
 
 
@@ -248,6 +274,27 @@ def test_l2_penalty_accepts_right_answers():
 def test_l2_penalty_names_the_mistake(wrong, message):
     with pytest.raises(AssertionError, match=message):
         checks.check_l2_penalty(wrong)
+
+
+def test_l2_penalty_per_layer_matches_keras_and_names_the_mistakes():
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input(shape=(4,)),
+                              keras.layers.Dense(6, kernel_regularizer=keras.regularizers.L2(0.02)),
+                              keras.layers.Dense(3, kernel_regularizer=keras.regularizers.L2(0.005)),
+                              keras.layers.Dense(1)])
+    assert np.isclose(checks.reference_l2_penalty(model.get_weights(), [0.02, 0.005, 0.0]),
+                      checks.kernel_penalty(model), rtol=1e-5)
+    checks.check_l2_penalty_per_layer(right_penalty, model.get_weights(), [0.02, 0.005, 0.0])
+    with pytest.raises(AssertionError, match="one of them for every kernel") as error:
+        checks.check_l2_penalty(lambda ws, lam: one_lam(ws, lam if np.ndim(lam) == 0 else lam[0]))
+    assert error.value.tag == "one_strength_for_all"
+    with pytest.raises(AssertionError, match="numbers instead of one total") as error:
+        checks.check_l2_penalty(one_lam)     # an array times a number: one value per strength
+    assert error.value.tag == "strengths_not_paired"
+    with pytest.raises(AssertionError, match="Which strength belongs") as error:
+        checks.check_l2_penalty(lambda ws, lam: right_penalty(ws, lam if np.ndim(lam) == 0 else lam[::-1]))
+    assert error.value.tag == "per_layer_strengths_wrong"
 
 
 # ------------------------------------------------------------------ question 4: L2 on every hidden layer
@@ -365,10 +412,11 @@ def trained(wine):
         runs[name] = (model, history)
     model = net()
     runs["no_validation"] = (model, model.fit(train_ds, epochs=3, verbose=0))
-    plain, l2 = net(0.0), net(0.01)
-    for m in (plain, l2):
-        m.fit(train_ds, epochs=30, verbose=0)
+    plain, l2, l2_shorter, l2_other_seed = net(0.0), net(0.01), net(0.01), net(0.01, seed=5)
+    for m, epochs in ((plain, 30), (l2, 30), (l2_shorter, 20), (l2_other_seed, 30)):
+        m.fit(train_ds, epochs=epochs, verbose=0)
     runs["plain"], runs["l2"], runs["untrained"] = plain, l2, net(0.01)
+    runs["l2_shorter"], runs["l2_other_seed"] = l2_shorter, l2_other_seed
     return runs
 
 
@@ -378,6 +426,15 @@ def test_early_stopped_accepts_a_right_run(trained, wine):
     checks.check_early_stopped(model, history.history, wine[2], wine[3])   # a plain dict works too
     _, _, _, _, X_test, y_test = wine
     assert np.mean(np.abs(model.predict(X_test, verbose=0).ravel() - y_test)) < 0.56
+
+
+@pytest.mark.parametrize("name", ["mean_absolute_error", "MeanAbsoluteError"])
+def test_early_stopped_accepts_every_name_of_the_mae(trained, wine, name):
+    # metrics=["mean_absolute_error"] and MeanAbsoluteError() record "mean_absolute_error", not "mae"
+    model, history = trained["right"]
+    renamed = {key.replace("mae", "mean_absolute_error"): value for key, value in history.history.items()}
+    checks.check_early_stopped(model, renamed, wine[2], wine[3])
+    assert checks.mae_key(renamed) == "mean_absolute_error"
 
 
 def test_early_stopped_names_the_mistake(trained, wine):
@@ -424,7 +481,31 @@ def test_weight_decay_names_the_mistake(trained, wine):
             trained["plain"].get_config()), X_val, y_val)
     with pytest.raises(AssertionError, match="build it with lam=0"):
         checks.check_weight_decay(trained["l2"], trained["untrained"], X_val, y_val)
-    with pytest.raises(AssertionError, match="validation MSE of"):
+    with pytest.raises(AssertionError, match="`model_l2` has not been trained") as error:
         checks.check_weight_decay(trained["plain"], trained["untrained"], X_val, y_val)
+    assert error.value.tag == "twin_untrained"
+    with pytest.raises(AssertionError, match="not trained the same way") as error:
+        checks.check_weight_decay(trained["plain"], trained["l2_shorter"], X_val, y_val)
+    assert error.value.tag == "twins_trained_differently"
+    with pytest.raises(AssertionError, match="did not start from the same weights") as error:
+        checks.check_weight_decay(trained["plain"], trained["l2_other_seed"], X_val, y_val)
+    assert error.value.tag == "twins_started_differently"
+    with pytest.raises(AssertionError, match="validation MSE of .* too few epochs") as error:
+        checks.check_weight_decay(trained["plain"], trained["l2"], X_val, y_val, max_mse=0.0)
+    assert error.value.tag == "twin_mse_too_high"
     with pytest.raises(AssertionError, match="still None"):
         checks.check_weight_decay(None, trained["l2"], X_val, y_val)
+
+
+# ------------------------------------------------------------------ the one wine split
+def test_the_exercises_split_the_wine_only_with_split_red_wine():
+    # every cell that touches the red wines takes the course's split (duplicates removed), never its own
+    import re
+
+    import nbformat
+    from conftest import solution_path
+
+    cells = [c.source for c in nbformat.read(solution_path("ch05_overfitting"), as_version=4).cells if c.cell_type == "code"]
+    wine = [c for c in cells if re.search(r"load_red_wine|split_red_wine|wine_split\(", c)]
+    assert wine, "the notebook uses the red wines"
+    assert not [c for c in cells if "load_red_wine" in c or re.search(r"permutation\(|train_test_split", c)]

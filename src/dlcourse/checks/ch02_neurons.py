@@ -47,34 +47,79 @@ def check_neuron_by_hand(x_aug, w_aug, z, x, w, b) -> None:
                 hint="Multiply matching entries of x_aug and w_aug and add the products.")
 
 
+def reference_neuron_output(x, w, b) -> float:
+    """The output w . x + b of one linear unit, computed as [b, w] . [1, x] (the bias trick)."""
+    return float(np.r_[1.0, np.asarray(x, dtype=float)] @ np.r_[float(b), np.asarray(w, dtype=float)])
+
+
+def check_neuron_output(fn: Callable, cases=None) -> None:
+    """Question 1: ``neuron_output(x, w, b)`` gives a linear unit's output for any x, w and b."""
+    __tracebackhide__ = True
+    if cases is None:
+        cases = [([1.0, -2.0], [0.5, 0.25], -1.5), ([3.0], [2.0], 0.5), ([0.0, 0.0, 0.0, 0.0], [1.0, 2.0, 3.0, 4.0], 2.0)]
+    for x, w, b in cases:
+        got = check_implemented(fn, "`neuron_output`", list(x), list(w), b)
+        if got is None:
+            fail("`neuron_output` returned None: did you forget `return`?", tag="no_return")
+        got = float(np.asarray(check_finite(got, "`neuron_output(x, w, b)`")).reshape(-1)[0]) \
+            if np.size(got) == 1 else fail(f"`neuron_output` returned {np.size(got)} numbers; a unit has one output.",
+                                           tag="output_not_a_number")
+        want = reference_neuron_output(x, w, b)
+        if np.isclose(got, float(np.dot(x, w))) and not np.isclose(b, 0):
+            fail(f"`neuron_output` for {len(x)} inputs leaves out the bias: it is the weight of x0 = 1.",
+                 tag="bias_left_out")
+        if not np.isclose(got, want, rtol=1e-6, atol=1e-9):
+            fail(f"`neuron_output` gives {got:g} for a unit with {len(x)} inputs, which is not its output.",
+                 tag="output_wrong")
+
+
 # ---------------------------------------------------------------- question 2
 
+def _bias_trick_cases() -> list:
+    """Question 2's own cases: one unit and a layer of two, each on a batch and on one example."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(5, 3)).round(2)
+    w, b = np.array([0.5, -1.0, 2.0]), 0.25
+    W, b_layer = rng.normal(size=(3, 2)).round(2), np.array([0.5, -1.0])
+    return [(X, w, b), (X[0], w, b), (X, W, b_layer), (X[1], W, b_layer)]
+
+
 def check_bias_trick(add_bias_column: Callable, pack_weights: Callable, X=None, w=None, b=None) -> None:
-    """Question 2: [1, X] @ [b, w] equals X @ w + b for a batch of examples."""
+    """Question 2: [1, X] @ [b, W] equals X @ W + b, for one example or a batch, one unit or a layer.
+
+    ``X`` is one example, shape ``(k,)``, or a batch, ``(n, k)``; ``w`` the weights of one unit, ``(k,)``,
+    with a number ``b``, or a layer's kernel, ``(k, m)``, with biases ``b`` of shape ``(m,)``. Without
+    ``X`` the check runs its own four combinations.
+    """
     __tracebackhide__ = True
     if X is None:
-        rng = np.random.default_rng(2)
-        X = rng.normal(size=(5, 3)).round(2)
-        w = np.array([0.5, -1.0, 2.0])
-        b = 0.25
-    X = np.asarray(X, dtype=float)
-    w = np.asarray(w, dtype=float)
-    n, k = X.shape
-    X_aug = check_shape(check_implemented(add_bias_column, "`add_bias_column`", X), (n, k + 1),
-                        f"`add_bias_column(X)` for X of shape {X.shape}")
+        for case in _bias_trick_cases():
+            check_bias_trick(add_bias_column, pack_weights, *case)
+        return
+    X, w, b = np.asarray(X, dtype=float), np.asarray(w, dtype=float), np.asarray(b, dtype=float)
+    example = "one example" if X.ndim == 1 else "a batch"
+    X_aug = check_shape(check_implemented(add_bias_column, "`add_bias_column`", X.copy()),
+                        X.shape[:-1] + (X.shape[-1] + 1,), f"`add_bias_column(X)` for {example} of shape {X.shape}")
     X_aug = check_finite(X_aug, "`add_bias_column(X)`")
-    if np.allclose(X_aug[:, -1], 1) and not np.allclose(X_aug[:, 0], 1):
-        fail("`add_bias_column` put the column of ones last; put it first, as x0.")
-    if not np.allclose(X_aug[:, 0], 1):
-        fail("The first column of `add_bias_column(X)` should be all ones (x0 = 1 for every example).")
-    if not np.allclose(X_aug[:, 1:], X):
-        fail("After the column of ones, `add_bias_column(X)` should contain X unchanged.")
-    w_aug = check_finite(check_implemented(pack_weights, "`pack_weights`", w, b), "`pack_weights(w, b)`")
-    if w_aug.shape != (k + 1,):
-        fail(f"`pack_weights(w, b)` has shape {w_aug.shape}; with {k} weights and one bias it has shape ({k + 1},).")
-    if np.isclose(w_aug[-1], b) and not np.isclose(w_aug[0], b):
-        fail("`pack_weights` put the bias last; put it first, as w0, to match x0 = 1.")
-    check_close(w_aug, np.r_[b, w], "`pack_weights(w, b)`", hint="It is [b, w1, w2, ...].")
+    if np.allclose(X_aug[..., -1], 1) and not np.allclose(X_aug[..., 0], 1):
+        fail("`add_bias_column` put the ones last; put them first, as x0.", tag="ones_last")
+    if not np.allclose(X_aug[..., 0], 1):
+        fail(f"The first column of `add_bias_column(X)` should be all ones (x0 = 1 for every example); "
+             f"here for {example}.", tag="ones_column_wrong")
+    if not np.allclose(X_aug[..., 1:], X):
+        fail(f"After the ones, `add_bias_column(X)` should contain X unchanged; here for {example}.",
+             tag="inputs_changed")
+    unit = "one unit" if w.ndim == 1 else f"a layer of {w.shape[1]} units"
+    want = np.concatenate([b.reshape((1,) + w.shape[1:]), w], axis=0)
+    w_aug = check_finite(check_implemented(pack_weights, "`pack_weights`", w.copy(), b.copy()),
+                         "`pack_weights(w, b)`")
+    if w_aug.shape != want.shape:
+        fail(f"`pack_weights(w, b)` for {unit} (weights of shape {w.shape}) has shape {w_aug.shape}; with one "
+             f"bias per unit it has shape {want.shape}.", tag="packed_shape")
+    if np.allclose(w_aug[-1], want[0]) and not np.allclose(w_aug[0], want[0]):
+        fail(f"`pack_weights` put the bias last (for {unit}); put it first, as w0, to match x0 = 1.",
+             tag="bias_last")
+    check_close(w_aug, want, f"`pack_weights(w, b)` for {unit}", hint="The bias is the weight of x0 = 1.")
     check_close(X_aug @ w_aug, X @ w + b, "`add_bias_column(X) @ pack_weights(w, b)`")
 
 

@@ -285,7 +285,12 @@ def model_mae(model: Any, X, y, what: str = "`model`") -> float:
 
 def check_beats_least_squares(model: Any, history: Any, X_train, y_train, X_eval, y_eval,
                               margin: float = 0.015, max_epochs: int = 100) -> None:
-    """Question 7: a Keras network beats the least-squares line's MAE by ``margin`` on held-out rows."""
+    """Question 7: a Keras network beats the least-squares line's MAE by ``margin`` on held-out rows.
+
+    A negative ``margin`` asks only that the network stay within ``-margin`` of the line: the hidden test's
+    target on the kept-back test wines, where the question's solution beats the line by less (on the course's
+    split, 5 seeds: network 0.479-0.512 against the line's 0.509; on validation 0.426-0.445 against 0.476).
+    """
     __tracebackhide__ = True
     if model is None:
         fail("`model` is still None: build a Keras model and store it in `model`.")
@@ -300,8 +305,10 @@ def check_beats_least_squares(model: Any, history: Any, X_train, y_train, X_eval
     mae = model_mae(model, X_eval, y_eval)
     baseline = least_squares_mae(X_train, y_train, X_eval, y_eval)
     if not mae <= baseline - margin:  # fails closed: a NaN on either side fails
+        target = f"to beat it by {margin}" if margin >= 0 else f"to stay within {-margin} of it"
         fail(f"Your network's MAE on these rows is {mae:.3f}; the least-squares line reaches {baseline:.3f}, "
-             f"and the target is to beat it by {margin}. " + _diagnose_run(values, getattr(model, "loss", None)))
+             f"and the target is {target}. " + _diagnose_run(values, getattr(model, "loss", None)),
+             tag="line_not_beaten")
 
 
 def _diagnose_run(values: dict, loss: Any = None) -> str:

@@ -26,9 +26,14 @@ def reference_dropout(x, rate: float, u, training: bool = True) -> np.ndarray:
 
 
 def reference_batchnorm_train(x, gamma, beta, moving_mean, moving_var, momentum=0.99, epsilon=1e-3):
-    """Batch normalisation in training mode: (output, new moving mean, new moving variance)."""
+    """Batch normalisation in training mode: (output, new moving mean, new moving variance).
+
+    ``x`` has the units on its last axis, ``(m, units)`` or ``(m, steps, units)``; each unit's statistics are
+    taken over every other axis, as Keras's ``BatchNormalization()`` (``axis=-1``) does.
+    """
     x = np.asarray(x, dtype=float)
-    mu, var = x.mean(axis=0), x.var(axis=0)
+    axes = tuple(range(x.ndim - 1))
+    mu, var = x.mean(axis=axes), x.var(axis=axes)
     out = np.asarray(gamma) * (x - mu) / np.sqrt(var + epsilon) + np.asarray(beta)
     new_mean = momentum * np.asarray(moving_mean, dtype=float) + (1 - momentum) * mu
     new_var = momentum * np.asarray(moving_var, dtype=float) + (1 - momentum) * var
@@ -116,12 +121,26 @@ def _q2_example():
         np.array([1.0, 2.0, 4.0])
 
 
+def _q2_sequence_example():
+    """A batch of 4 sequences of 5 steps with 3 units each: shape (4, 5, 3), the units last."""
+    rng = np.random.default_rng(12)
+    x = rng.normal([2.0, -3.0, 0.5], [1.0, 4.0, 0.3], size=(4, 5, 3))
+    return x, np.array([0.5, 1.5, 2.0]), np.array([1.0, 0.0, -0.5]), np.array([0.0, -1.0, 0.2]), \
+        np.array([2.0, 1.0, 0.5])
+
+
 def check_batchnorm_train(bn_fn: Callable, x=None, gamma=None, beta=None, moving_mean=None,
                           moving_var=None, momentum: float = 0.9, epsilon: float = 0.01) -> None:
-    """Question 2: batch normalisation in training mode, with the update of the moving averages."""
+    """Question 2: batch normalisation in training mode, with the update of the moving averages.
+
+    Without ``x`` it checks its own two batches: a matrix ``(m, units)`` and a batch of sequences
+    ``(m, steps, units)``.
+    """
     __tracebackhide__ = True
     if x is None:
-        x, gamma, beta, moving_mean, moving_var = _q2_example()
+        for example in (_q2_example(), _q2_sequence_example()):
+            check_batchnorm_train(bn_fn, *example, momentum=momentum, epsilon=epsilon)
+        return
     x = np.asarray(x, dtype=float)
     args = [np.asarray(a, dtype=float).copy() for a in (x, gamma, beta, moving_mean, moving_var)]
     result = check_implemented(bn_fn, "`batchnorm_train`", *args, momentum, epsilon)
@@ -129,7 +148,15 @@ def check_batchnorm_train(bn_fn: Callable, x=None, gamma=None, beta=None, moving
         fail("`batchnorm_train` should return a tuple of three arrays: "
              "(output, new_moving_mean, new_moving_var).")
     out = _array_result(result[0], x.shape, "`batchnorm_train` (the output)")
-    units = (x.shape[1],)
+    units = (x.shape[-1],)
+    axes = tuple(range(x.ndim - 1))
+    if x.ndim > 2:
+        g, b = np.asarray(gamma, dtype=float), np.asarray(beta, dtype=float)
+        per_step = g * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + epsilon) + b
+        if np.allclose(out, per_step, atol=1e-6):
+            fail(f"For a batch of shape {x.shape} the output standardises each (step, unit) pair over the "
+                 "examples only. A unit has one mean and one variance: which values of the batch belong to "
+                 "one unit?", tag="bn_stats_first_axis_only")
     new_mean = check_finite(result[1], "new_moving_mean")
     new_var = check_finite(result[2], "new_moving_var")
     for value, name in ((new_mean, "new_moving_mean"), (new_var, "new_moving_var")):
@@ -138,13 +165,13 @@ def check_batchnorm_train(bn_fn: Callable, x=None, gamma=None, beta=None, moving
     want_out, want_mean, want_var = reference_batchnorm_train(x, gamma, beta, moving_mean, moving_var,
                                                               momentum, epsilon)
     gamma, beta = np.asarray(gamma, dtype=float), np.asarray(beta, dtype=float)
-    mu, var = x.mean(axis=0), x.var(axis=0)
+    mu, var = x.mean(axis=axes), x.var(axis=axes)
     if not np.allclose(out, want_out, atol=1e-6):
-        rows = (x - x.mean(axis=1, keepdims=True)) / np.sqrt(x.var(axis=1, keepdims=True) + epsilon)
+        rows = (x - x.mean(axis=-1, keepdims=True)) / np.sqrt(x.var(axis=-1, keepdims=True) + epsilon)
         if np.allclose(out, gamma * rows + beta, atol=1e-6):
             fail("The output standardises each example (row); batch normalisation standardises each unit "
                  "(column) over the examples of the batch.")
-        if np.allclose(out, gamma * (x - mu) / np.sqrt(x.var(axis=0, ddof=1) + epsilon) + beta, atol=1e-6):
+        if np.allclose(out, gamma * (x - mu) / np.sqrt(x.var(axis=axes, ddof=1) + epsilon) + beta, atol=1e-6):
             fail("The output uses the sample variance (dividing by m - 1); batch normalisation, like "
                  "np.var, divides by the batch size m.")
         if np.allclose(out, gamma * (x - mu) / np.sqrt(var) + beta, atol=1e-6):
