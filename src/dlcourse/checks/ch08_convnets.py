@@ -565,7 +565,7 @@ def digit_sample(split: str = "train", n: int = 300):
 
 
 def question7_data(case: tuple):
-    """``(images, labels)`` of one of question 7's datasets: ``("digits", split, n)`` or ``(family, seed, size)``."""
+    """``(images, labels)`` of a question 7 dataset: ``("digits", split, n)`` or ``(family, seed, size)``."""
     if case[0] == "digits":
         return digit_sample(case[1], case[2])
     family, seed, size = case
@@ -593,11 +593,12 @@ KEEPS_LABEL_CASES = (("signs", 0, 16), ("fields", 1, 12), ("digits", "train", 30
 
 
 def check_label_kept_fraction(fn: Callable, cases: Sequence[tuple] = KEEPS_LABEL_CASES) -> None:
-    """Question 7: ``label_kept_fraction(transform, images, labels)``, the share of images that keep their label."""
+    """Question 7: ``label_kept_fraction(transform, images, labels)``, the share of images keeping their label."""
     __tracebackhide__ = True
     if not callable(fn):
         fail(f"`label_kept_fraction` should be a function of a transformation and a dataset, but it is a "
-             f"{type(fn).__name__}: it must measure any dataset, not only the ones shown.", tag="kept_not_function")
+             f"{type(fn).__name__}: it must measure any dataset, not only the ones shown.",
+             tag="kept_not_function")
     for case in cases:
         images, labels = question7_data(case)
         n = len(labels)
