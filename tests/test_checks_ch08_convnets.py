@@ -161,10 +161,12 @@ def test_max_pool_accepts_a_right_answer():
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (page_max_pool, "not the size"),
+    (page_max_pool, "windows that fit are lost. The input is not square"),
     (mean_pool, "mean"),
     (lambda x, size=2, stride=None: right_max_pool(x, size, 1), "move by its own size"),
-    (lambda x, size=2, stride=None: right_max_pool(x, size, size), "not the size"),
+    (lambda x, size=2, stride=None: right_max_pool(x, size, size), "windows that fit are lost"),
+    (lambda x, size=2, stride=None: np.pad(right_max_pool(x, size, stride), ((0, 1), (0, 1))),
+     "windows that do not fit are kept"),
     (lambda x, size=2, stride=None: right_max_pool(x, size, stride) - 1, "wrong values"),
     (lambda x, size=2, stride=None: None, "forget `return`"),
     (not_written, "not written yet"),
@@ -207,6 +209,27 @@ def _changed(row, shape=None, params=None):
 def test_layer_summary_names_the_mistake(wrong, message):
     with pytest.raises(AssertionError, match=message):
         checks.check_layer_summary(wrong)
+
+
+def padding_from_kernel(input_shape, spec):
+    """"same" as p = (f - 1) // 2 on each side: right for odd kernels and stride 1 only."""
+    rows, shape = [], tuple(input_shape)
+    for entry in spec:
+        if entry[0] == "conv" and entry[4] == "same":
+            _, filters, k, s, _ = entry
+            p = (k - 1) // 2
+            shape = ((shape[0] + 2 * p - k) // s + 1, (shape[1] + 2 * p - k) // s + 1, filters)
+            rows.append((shape, checks.reference_layer_summary(input_shape, spec)[len(rows)][1]))
+        else:
+            rows.append(checks.reference_layer_summary(input_shape, spec)[len(rows)])
+            shape = rows[-1][0]
+    return rows
+
+
+def test_layer_summary_rejects_same_padding_from_the_kernel_size():
+    with pytest.raises(AssertionError, match="any size, even or odd") as error:
+        checks.check_layer_summary(padding_from_kernel)
+    assert error.value.tag == "summary_same_size"
 
 
 def test_layer_summary_same_padding_with_stride_gets_its_hint():
@@ -289,6 +312,11 @@ def test_spec_model_accepts_right_answers():
     for layer in spec_layers(keras):
         x = layer(x)
     checks.check_spec_model(keras.Model(inputs, x))
+    # Softmax and ReLU layers after a linear layer, as Chapter 9's check accepts them
+    layers = spec_layers(keras)
+    checks.check_spec_model(keras.Sequential([
+        keras.Input(shape=(32, 32, 3)), keras.layers.Conv2D(16, 5, padding="same"), keras.layers.ReLU(),
+        *layers[1:-1], keras.layers.Dense(5), keras.layers.Softmax()]))
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -355,8 +383,16 @@ def digits():
 
 def test_shift_robust_accepts_a_trained_cnn(digits):
     keras, mlp, cnn, X, y = digits
-    acc_cnn, acc_mlp = checks.check_shift_robust(cnn, mlp, X, y)
-    assert acc_cnn >= acc_mlp + 0.10
+    acc_cnn, acc_mlp = checks.check_shift_robust(cnn, mlp, X, y, pixels=3, min_shifted=0.3)
+    assert acc_cnn > acc_mlp
+
+
+def test_shift_robust_wants_the_stated_shift(digits):
+    """A CNN trained on centred digits only (the page's, without augmentation) misses the 4-pixel target."""
+    keras, mlp, cnn, X, y = digits
+    with pytest.raises(AssertionError, match="shifted by 4 pixels.*at least 75%") as error:
+        checks.check_shift_robust(cnn, mlp, X, y)
+    assert error.value.tag == "shift_target_missed"
 
 
 def test_shift_robust_names_the_mistake(digits):
@@ -368,8 +404,8 @@ def test_shift_robust_names_the_mistake(digits):
     untrained = keras.models.clone_model(cnn)
     with pytest.raises(AssertionError, match="On centred digits"):
         checks.check_shift_robust(untrained, mlp, X, y)
-    with pytest.raises(AssertionError, match="points more than the MLP"):
-        checks.check_shift_robust(cnn, cnn, X, y)
+    with pytest.raises(AssertionError, match="the target is at least 90%"):
+        checks.check_shift_robust(cnn, cnn, X, y, pixels=3, min_shifted=0.9)
     binary = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Conv2D(1, 3), keras.layers.Flatten(),
                                keras.layers.Dense(1)])
     with pytest.raises(AssertionError, match="ten class scores"):
@@ -381,36 +417,37 @@ def test_shift_robust_names_the_mistake(digits):
 
 
 # ------------------------------------------------------------------ question 7: is an augmentation safe?
-def right_keeps_label(transform, images, labels):
+def right_fraction(transform, images, labels):
     flat = images.reshape(len(images), -1)
+    kept = 0
     for image, label in zip(images, labels):
         d = ((flat - transform(image).reshape(-1)) ** 2).sum(axis=1)
-        if labels[np.argmin(d)] != label:
-            return False
-    return True
+        kept += labels[np.argmin(d)] == label
+    return kept / len(labels)
 
 
 def all_at_once(transform, images, labels):
-    moved = np.stack([transform(im) for im in images]).reshape(len(images), -1)
-    flat = images.reshape(len(images), -1)
-    d = ((moved[:, None, :] - flat[None, :, :]) ** 2).sum(axis=2)
-    return bool(np.all(labels[d.argmin(axis=1)] == labels))
+    moved = np.stack([transform(im) for im in images]).reshape(len(images), -1).astype(float)
+    flat = images.reshape(len(images), -1).astype(float)
+    d = np.linalg.norm(moved[:, None, :] - flat[None, :, :], axis=2)
+    return float(np.mean(labels[d.argmin(axis=1)] == labels))
 
 
 def leave_one_out(transform, images, labels):
     flat = images.reshape(len(images), -1)
+    kept = []
     for i, (image, label) in enumerate(zip(images, labels)):
         d = ((flat - transform(image).reshape(-1)) ** 2).sum(axis=1)
         d[i] = np.inf
-        if labels[np.argmin(d)] != label:
-            return False
-    return True
+        kept.append(labels[np.argmin(d)] == label)
+    return np.mean(kept)
 
 
-@pytest.mark.parametrize("right", [right_keeps_label, all_at_once])
-def test_keeps_label_accepts_every_form_of_the_test(right):
-    checks.check_keeps_label(right)
-    checks.check_keeps_label(right, [("signs", 7, 20), ("fields", 3, 14), ("glyphs", 0, 12), ("glyphs", 5, 16)])
+@pytest.mark.parametrize("right", [right_fraction, all_at_once])
+def test_label_kept_fraction_accepts_every_form_of_the_test(right):
+    checks.check_label_kept_fraction(right)
+    checks.check_label_kept_fraction(right, [("signs", 7, 20), ("fields", 3, 14), ("glyphs", 0, 12),
+                                             ("glyphs", 5, 16), ("digits", "test", 400)])
 
 
 def test_transformations_do_what_their_names_say():
@@ -440,7 +477,7 @@ def test_shape_datasets_give_clear_answers(family, seed, size):
             d = ((flat - transform(image).reshape(-1)) ** 2).sum(axis=1)
             own, other = d[labels == label].min(), d[labels != label].min()
             margins.append((other - own) / max(own, other))
-        answers[name] = checks.reference_keeps_label(transform, images, labels)
+        answers[name] = checks.reference_label_kept_fraction(transform, images, labels) >= checks.SAFE_SHARE
         assert min(margins) > 0.1 if answers[name] else min(margins) < -0.1, name
     expected = {
         "signs": {"horizontal_flip": False, "vertical_flip": True, "half_turn": False, "quarter_turn": False,
@@ -453,19 +490,22 @@ def test_shape_datasets_give_clear_answers(family, seed, size):
     assert answers == expected
 
 
-def majority(transform, images, labels):
-    flat = images.reshape(len(images), -1)
-    kept = [labels[np.argmin(((flat - transform(im).reshape(-1)) ** 2).sum(axis=1))] == lab
-            for im, lab in zip(images, labels)]
-    return bool(np.mean(kept) > 0.5)
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_digits_agree_with_the_chapter(split):
+    """On real digits the rule with its tolerance says what the chapter says: a one-pixel shift is safe
+    (though a few borderline digits change their nearest class, so "every image" would call it unsafe),
+    and flips and turns are not, by wide margins."""
+    images, labels = checks.digit_sample(split, 400)
+    shares = {name: checks.reference_label_kept_fraction(t, images, labels)
+              for name, t in checks.TRANSFORMATIONS.items()}
+    assert 0.97 < shares["small_shift"] < 1.0
+    assert max(v for k, v in shares.items() if k != "small_shift") < 0.5
 
 
 def against_transformed(transform, images, labels):
     moved = np.stack([transform(im) for im in images]).reshape(len(images), -1)
-    for row, label in zip(moved, labels):
-        if labels[np.argmin(((moved - row) ** 2).sum(axis=1))] != label:
-            return False
-    return True
+    kept = [labels[np.argmin(((moved - row) ** 2).sum(axis=1))] == label for row, label in zip(moved, labels)]
+    return float(np.mean(kept))
 
 
 def whole_batch(transform, images, labels):
@@ -473,31 +513,39 @@ def whole_batch(transform, images, labels):
     moved = np.asarray(transform(images)).reshape(len(images), -1)
     flat = images.reshape(len(images), -1)
     if moved.shape != flat.shape:
-        return False
+        return 0.0
     d = ((moved[:, None, :] - flat[None, :, :]) ** 2).sum(axis=2)
-    return bool(np.all(labels[d.argmin(axis=1)] == labels))
+    return float(np.mean(labels[d.argmin(axis=1)] == labels))
 
 
 def farthest(transform, images, labels):
     flat = images.reshape(len(images), -1)
-    return all(labels[np.argmax(((flat - transform(im).reshape(-1)) ** 2).sum(axis=1))] == lab
-               for im, lab in zip(images, labels))
+    return np.mean([labels[np.argmax(((flat - transform(im).reshape(-1)) ** 2).sum(axis=1))] == lab
+                    for im, lab in zip(images, labels)])
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (majority, "returned True, but some images change their label under horizontal_flip"),
-    (against_transformed, "returned True"),
-    (whole_batch, "under"),
-    (farthest, "returned False, but every image keeps its label"),
-    (leave_one_out, "returned False, but every image keeps its label under vertical_flip"),
-    (lambda t, images, labels: True, "returned True"),
-    (lambda t, images, labels: False, "returned False"),
-    (lambda t, images, labels: 0.7, "return True or False"),
-    (lambda t, images, labels: None, "forget `return`"),
-    (not_written, "not written yet"),
-    ({"signs": {"small_shift"}}, "should be a function"),
-    ("vertical_flip", "should be a function"),
+def every_image(transform, images, labels):
+    """The old rule: True only when every image keeps its label."""
+    return right_fraction(transform, images, labels) == 1.0
+
+
+@pytest.mark.parametrize("wrong, message, tag", [
+    (lambda t, im, lab: right_fraction(t, im, lab) * len(lab), "a count of images", "kept_count"),
+    (lambda t, im, lab: 1 - right_fraction(t, im, lab), "change their label", "kept_complement"),
+    (leave_one_out, "own original out", "kept_leave_out"),
+    (against_transformed, "not right", "kept_wrong_share"),
+    (whole_batch, "not right", "kept_wrong_share"),
+    (farthest, "not right", "kept_wrong_share"),
+    (every_image, "True or False", "kept_bool"),
+    (lambda t, images, labels: 1.0, "not right", "kept_wrong_share"),
+    (lambda t, images, labels: "all", "one number", "kept_not_number"),
+    (lambda t, images, labels: None, "forget `return`", "kept_none"),
+    (not_written, "not written yet", None),
+    ({"signs": {"small_shift"}}, "should be a function", "kept_not_function"),
+    ("vertical_flip", "should be a function", "kept_not_function"),
 ])
-def test_keeps_label_names_the_mistake(wrong, message):
-    with pytest.raises(AssertionError, match=message):
-        checks.check_keeps_label(wrong)
+def test_label_kept_fraction_names_the_mistake(wrong, message, tag):
+    with pytest.raises(AssertionError, match=message) as error:
+        checks.check_label_kept_fraction(wrong)
+    if tag is not None:
+        assert error.value.tag == tag

@@ -148,6 +148,35 @@ def test_finetune_check(head_model):
         checks.check_finetuned(tuned, DATA["X_val"], DATA["y_val"])
 
 
+def page_model():
+    """The page's model: its head has no hidden layer, so it is not question 1's."""
+    base = load_pretrained_base()
+    base.trainable = False
+    inputs = keras.Input((28, 28, 1))
+    x = layers.GlobalAveragePooling2D()(base(inputs, training=False))
+    return keras.Model(inputs, layers.Activation("softmax")(layers.Dense(10)(x)))
+
+
+def test_questions_2_and_3_need_question_1s_head():
+    model = page_model()
+    with pytest.raises(AssertionError, match="no hidden layer") as error:
+        checks.check_head_trained(model, DATA["X_val"], DATA["y_val"])
+    assert error.value.tag == "not_question1_head"
+    with pytest.raises(AssertionError, match="no hidden layer"):
+        checks.check_finetuned(model, DATA["X_val"], DATA["y_val"])
+
+
+def test_finetune_check_rejects_a_model_tuned_in_place(head_model):
+    """Fine-tuning head_model itself changes question 2's model: the check asks for a copy."""
+    tuned = copy_of(head_model)
+    v = variable(tuned, "conv3/kernel")
+    v.assign(v.numpy() * 1.0001)
+    checks.check_finetuned(tuned, DATA["X_val"], DATA["y_val"], head_model=head_model)
+    with pytest.raises(AssertionError, match="changed the base of `head_model` too") as error:
+        checks.check_finetuned(tuned, DATA["X_val"], DATA["y_val"], head_model=tuned)
+    assert error.value.tag == "ft_changed_head_model"
+
+
 def test_finetune_check_rejects_a_wrecked_model(head_model):
     wrecked = copy_of(head_model)
     v = variable(wrecked, "conv1/kernel")
@@ -173,8 +202,12 @@ def test_suspects():
     checks.check_suspects(flips)
     others = np.setdiff1d(np.arange(1000), flips)
     checks.check_suspects(np.concatenate([flips[:50], others[:50]]))
-    with pytest.raises(AssertionError, match="49 of your 100 suspects"):
+    with pytest.raises(AssertionError, match="49 of your 100 suspects.*too weak to trust") as error:
         checks.check_suspects(np.concatenate([flips[:49], others[:51]]))
+    assert error.value.tag == "suspects_weak_model"
+    with pytest.raises(AssertionError, match="fewer than a random choice.*highest") as error:
+        checks.check_suspects(others[:100])
+    assert error.value.tag == "suspects_lowest_loss"
     with pytest.raises(AssertionError, match="more than once"):
         checks.check_suspects(np.concatenate([flips[:99], flips[:1]]))
     with pytest.raises(AssertionError, match="has 50 rows"):

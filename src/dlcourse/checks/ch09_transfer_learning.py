@@ -213,6 +213,18 @@ def _accuracy(model, X, y) -> float:
     return float(np.mean(proba.argmax(axis=1) == np.asarray(y)))
 
 
+def _check_question1_head(model, name: str) -> None:
+    """``model`` has a head with a hidden Dense layer, as question 1's (the page's head has none).
+
+    Only the hidden layer is required, so that a mistake in question 1's details is not lost again here.
+    """
+    __tracebackhide__ = True
+    _, dense = _head_units(model)
+    if len(dense) < 2:
+        fail(f"{name}'s head has {len(dense)} Dense layer(s) and no hidden layer, so it is not question 1's "
+             "model: build it with your `build_transfer_model(10)`.", tag="not_question1_head")
+
+
 def check_head_trained(model, X_val, y_val, min_accuracy: float = 0.72) -> None:
     """Question 2: the head learned, and every base weight (BatchNorm statistics too) is unchanged."""
     __tracebackhide__ = True
@@ -222,6 +234,7 @@ def check_head_trained(model, X_val, y_val, min_accuracy: float = 0.72) -> None:
     if not isinstance(model, keras.Model):
         fail(f"`head_model` should be a Keras model, not a {type(model).__name__}.")
     want = _pretrained_arrays()
+    _check_question1_head(model, "`head_model`")
     for path, array in _base_arrays(model, "`head_model`").items():
         if not np.array_equal(array, want[path]):
             fail(f"The base's weight {path} changed during training: the base must stay frozen "
@@ -232,8 +245,11 @@ def check_head_trained(model, X_val, y_val, min_accuracy: float = 0.72) -> None:
              f"asks for at least {min_accuracy:.0%}. Has the head trained long enough?")
 
 
-def check_finetuned(model, X_val, y_val, min_accuracy: float = 0.75) -> None:
-    """Question 3: some convolution changed, the BatchNorm statistics did not, and it is accurate."""
+def check_finetuned(model, X_val, y_val, min_accuracy: float = 0.75, head_model=None) -> None:
+    """Question 3: some convolution changed, the BatchNorm statistics did not, and it is accurate.
+
+    With ``head_model``, question 2's model must also be untouched: ``ft_model`` is a copy.
+    """
     __tracebackhide__ = True
     keras = _keras()
     if model is None:
@@ -241,6 +257,18 @@ def check_finetuned(model, X_val, y_val, min_accuracy: float = 0.75) -> None:
     if not isinstance(model, keras.Model):
         fail(f"`ft_model` should be a Keras model, not a {type(model).__name__}.")
     want = _pretrained_arrays()
+    _check_question1_head(model, "`ft_model`")
+    if head_model is not None:
+        if not isinstance(head_model, keras.Model):
+            fail("`head_model` is no longer a Keras model: question 3 must leave question 2's model as it "
+                 "was.", tag="ft_head_replaced")
+        changed_head = [p for p, a in _base_arrays(head_model, "`head_model`").items()
+                        if not np.array_equal(a, want[p])]
+        if changed_head:
+            fail(f"Fine-tuning changed the base of `head_model` too ({changed_head[0]} and others): "
+                 "`ft_model` shares its layers with `head_model`. Fine-tune a separate copy, so that "
+                 "`head_model` stays as question 2 left it (question 2's test reads it again when the "
+                 "notebook is re-run and graded).", tag="ft_changed_head_model")
     got = _base_arrays(model, "`ft_model`")
     for path in sorted(want):
         if "moving_" in path and not np.array_equal(got[path], want[path]):
@@ -274,10 +302,18 @@ def check_suspects(suspects, k: int = 100, min_share: float = 0.5) -> None:
     if rows.min() < 0 or rows.max() >= NOISY_ROWS:
         fail(f"`suspects` should be row numbers of X_noisy, from 0 to {NOISY_ROWS - 1}.")
     hits = int(np.isin(rows, flipped_rows()).sum())
+    random_hits = k * NOISY_FLIPS / NOISY_ROWS
+    if hits < random_hits / 2:
+        fail(f"{hits} of your {k} suspects have flipped labels, fewer than a random choice finds (about "
+             f"{random_hits:.0f}): your ranking points the wrong way. Are they the rows with the "
+             "*highest* loss?", tag="suspects_lowest_loss")
     if hits < min_share * k:
         fail(f"{hits} of your {k} suspects have flipped labels; the exercise asks for at least "
-             f"{int(min_share * k)}. Are they the rows with the *highest* loss, computed with the "
-             "noisy labels, from a model trained on the noisy labels?")
+             f"{int(min_share * k)} (a random choice finds about {random_hits:.0f}). The ranking is only "
+             "as good as the model behind it: a model too weak to trust gives correctly labelled but "
+             "unusual digits losses as high as the wrong labels. How accurate is your model on `X_val`, "
+             "whose labels are right? Also check that each loss is computed under the noisy label.",
+             tag="suspects_weak_model")
 
 
 # ----------------------------------------------------------------------------- question 5
