@@ -91,6 +91,8 @@ class HardenedExecute(Execute):
         self._remote_timeouts = 0
         self._stats = {"requests": 0, "bytes": 0, "seconds": 0.0, "setup_seconds": 0.0}
         self._notebook_name = ((resources or {}).get("nbgrader") or {}).get("notebook", "")
+        for cell in nb.cells:  # only the grader writes a verdict: none comes from the submission
+            cell.get("metadata", {}).pop(INCIDENTS_KEY, None)
         self._load_plan(nb)
         nb, resources = super().preprocess(nb, resources, km)
         meta = nb.metadata.setdefault(INCIDENTS_KEY, {})
@@ -207,9 +209,10 @@ class HardenedExecute(Execute):
         kernel = interface.StudentKernel(self._send, interface.setup_refs(self._side.ns))
         timeouts = self._remote_timeouts
         self._test_cell = cell  # each request of this test gets the test cell's deadline
+        verdict: dict = {}
         try:
             outputs = interface.run_test(cell.source, gid, {}, kernel, max_output=self.max_cell_output,
-                                         plan=self._plan, side=self._side, position=position)
+                                         plan=self._plan, side=self._side, position=position, verdict=verdict)
         finally:
             self._test_cell = None
             self._stats["requests"] += kernel.requests
@@ -221,7 +224,16 @@ class HardenedExecute(Execute):
         self._setup_reported = len(self._side.failures)
         cell.outputs = [nbformat.from_dict(o) for o in outputs]
         cell.execution_count = None
-        self._progress({"notebook": self._notebook_name, "test": gid, "outputs": outputs})
+        if verdict.get("outcome") == "failed":
+            if kernel.problems:
+                verdict.update(kind="tampered", tag=None)
+            elif self._remote_timeouts > timeouts:
+                verdict.update(kind="timeout", tag=None)
+        verdict["seconds"] = round(time.monotonic() - start, 3)
+        # The class report's record of this test (dlcourse-grade --insights): the mistake's tag or
+        # the kind of failure, never a message; the student's view (the outputs) is unchanged.
+        cell.metadata[INCIDENTS_KEY] = verdict
+        self._progress({"notebook": self._notebook_name, "test": gid, "outputs": outputs, "verdict": verdict})
         if kernel.problems:
             self._incident(cell, index, "tampered", f"the kernel's answers were not valid data: {kernel.problems[0]}")
         if self._remote_timeouts > timeouts:
