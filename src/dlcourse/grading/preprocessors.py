@@ -85,6 +85,7 @@ class HardenedExecute(Execute):
         self._plan = None  # who defines each name a test reads, from the release (interface.ReleasePlan)
         self._side = None  # the release's locked cells, run here (interface.GraderSide)
         self._setup_reported = 0
+        self._since_test = 0  # incidents before this index belong to the questions already graded
         self._out_cell = {}
         self._out_total = 0
         self._capped: set[int] = set()
@@ -225,10 +226,15 @@ class HardenedExecute(Execute):
         cell.outputs = [nbformat.from_dict(o) for o in outputs]
         cell.execution_count = None
         if verdict.get("outcome") == "failed":
+            # an answer cell of this question that timed out or crashed explains a missing name
+            cause = next((i["kind"] for i in self._incidents[self._since_test:]
+                          if i["kind"] in ("timeout", "kernel_died", "memory")), None)
             if kernel.problems:
                 verdict.update(kind="tampered", tag=None)
             elif self._remote_timeouts > timeouts:
                 verdict.update(kind="timeout", tag=None)
+            elif cause and verdict.get("kind") in ("missing_name", "student_exception", "exception"):
+                verdict.update(kind=cause, tag=None)
         verdict["seconds"] = round(time.monotonic() - start, 3)
         # The class report's record of this test (dlcourse-grade --insights): the mistake's tag or
         # the kind of failure, never a message; the student's view (the outputs) is unchanged.
@@ -236,6 +242,7 @@ class HardenedExecute(Execute):
         self._progress({"notebook": self._notebook_name, "test": gid, "outputs": outputs, "verdict": verdict})
         if kernel.problems:
             self._incident(cell, index, "tampered", f"the kernel's answers were not valid data: {kernel.problems[0]}")
+        self._since_test = len(self._incidents)
         if self._remote_timeouts > timeouts:
             self._incident(cell, index, "timeout", f"the notebook's code did not answer within {self._get_timeout(cell)} s; interrupted")
             if not self._responsive(index):
