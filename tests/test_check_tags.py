@@ -58,3 +58,28 @@ def test_the_tag_travels_on_the_error_and_not_in_the_message():
     assert info.value.tag == "not_finite" and "not_finite" not in str(info.value)
     assert describe_failure(info.value) == {"outcome": "failed", "kind": "check", "tag": "not_finite",
                                             "ename": "AssertionError"}
+
+
+def test_each_kind_of_failure_is_told_apart():
+    from dlcourse.grading import interface
+
+    kind = lambda error: (interface.describe_failure(error)["kind"], interface.describe_failure(error)["tag"])  # noqa: E731
+    forged = AssertionError("x")
+    forged.tag = "Not A Tag"
+    assert kind(interface.StudentTimeout("slow")) == ("timeout", None)
+    assert kind(interface.InterfaceError("bad data")) == ("tampered", None)
+    assert kind(interface._student_exception("AssertionError", "mine")) == ("student_exception", None)
+    assert kind(interface._student_exception("MyError", "mine")) == ("student_exception", None)
+    assert kind(NameError("name 'x' is not defined")) == ("missing_name", None)
+    assert kind(AssertionError("a bare assert of a hidden test")) == ("check", None)
+    assert kind(forged) == ("check", None)
+    assert kind(ZeroDivisionError("division by zero")) == ("exception", None)
+    assert interface.describe_failure(None) == {"outcome": "passed"}
+
+
+def test_messages_group_whatever_their_numbers_and_quoted_names():
+    from dlcourse.grading.insights import normalise
+
+    assert normalise("a mean of 3.2 over 10 rows") == normalise("a mean of -4.1e-3 over 12 rows")
+    assert normalise("you chose 'tanh' for [0, 1]") == normalise('you chose "relu" for [2, 5]')
+    assert normalise("`mse` returned the sum") != normalise("`mse` returned the root")
