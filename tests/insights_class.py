@@ -25,7 +25,8 @@ THRESHOLD_SWAPPED = ("def predict_class(probabilities, threshold=0.5):\n"
                      "    return (np.asarray(probabilities) < threshold).astype(int)\n")
 THRESHOLD_STRICT = ("def predict_class(probabilities, threshold=0.5):\n"
                     "    return (np.asarray(probabilities) > threshold).astype(int)\n")
-TASK_TYPE_RAISES = "def task_type(labels, max_classes=10):\n    raise ValueError('cannot tell')\n"
+#: the student's own error, whose message names the student: anonymised in the report
+TASK_TYPE_RAISES = "def task_type(labels, max_classes=10):\n    raise ValueError('zyx_mix2 cannot tell')\n"
 CRASH = "import os\nos._exit(1)\n"
 
 

@@ -14,7 +14,8 @@ writes to ``DIR``:
   and the distribution of total scores.
 * ``insights.json``: the same data; ``failures.csv``: one row per question and group of failures.
 
-Privacy: the report names no student unless ``names=True`` (``--names``), and it contains no
+Privacy: the report names no student unless ``names=True`` (``--names``; a student id inside a
+message, such as the message of a student's own error, is replaced too), and it contains no
 hidden-test line: every message is redacted with the lines of the hidden tests, as the feedback
 is (:func:`dlcourse.grading.preprocessors.secret_lines`). It can be shared with teaching
 assistants as it is.
@@ -225,6 +226,15 @@ def collect(course_root: str | Path, assignment: str, db_url: str, *, autograded
                 times[gid].append(round(spent, 3))
                 spent = 0.0
     ordered_secrets = sorted(secrets, key=len, reverse=True)
+    # a student's id inside a message (a path, a string of theirs) is anonymised like the rest
+    ids = [] if names else sorted((s for s in students if len(s) >= 3), key=len, reverse=True)
+
+    def anonymise(text: str) -> str:
+        text = _redact(text, ordered_secrets)
+        for sid in ids:
+            if sid in text:
+                text = text.replace(sid, "[student]")
+        return text
 
     questions = []
     failing: dict[str, set[str]] = {}
@@ -267,7 +277,7 @@ def collect(course_root: str | Path, assignment: str, db_url: str, *, autograded
             if v.get("outcome") != "failed":  # scored below full by hand, or a late penalty
                 v = {"outcome": "failed", "kind": "exception", "tag": None, "ename": "", "message": ""}
             kind = v.get("kind") or "exception"
-            message = _redact(v.get("message", ""), ordered_secrets)
+            message = anonymise(v.get("message", ""))
             if kind == "check" and v.get("tag"):
                 key = ("check", v["tag"], "")
             elif kind == "check":
