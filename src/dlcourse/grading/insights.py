@@ -461,7 +461,8 @@ def render_html(data: dict, figures: dict[str, tuple[str, str]]) -> str:
                 if g["kind"] == "check" and g["tag"]:
                     label = f'<code id="{_e(q["id"])}-{_e(g["tag"])}">{_e(g["tag"])}</code>'
                 elif g["kind"] == "check":
-                    label = "untagged check"
+                    bare = g["example"] in ("", "AssertionError")
+                    label = "untagged check" + (": an <code>assert</code> without a message" if bare else "")
                 else:
                     label = f"<em>{_e(g['kind'])}</em>: {_e(KINDS.get(g['kind'], ''))}"
                 out.append(f'<tr><td>{label}</td><td class="n">{g["count"]}</td><td class="n">{g["share"]:.0%}</td>'
