@@ -24,3 +24,11 @@ def test_grading_on_a_dask_cluster_gives_the_same_scores(tmp_path):
         ("carol", partial_score(), max_score(), "graded"),
     ]
     assert (course / "autograded" / "carol" / KEY / f"{KEY}.ipynb").is_file()
+    # the class report reads a class graded through Dask like any other (issue 26): q1's blank answer
+    # fails a check with its tag, q3's hard-coded mse a bare assert of the hidden tests (no tag)
+    from dlcourse.grading.insights import collect
+
+    data = collect(course, KEY, f"sqlite:///{course / 'gradebook.db'}")
+    groups = {q["id"]: [(g["kind"], g["tag"], g["count"]) for g in q["groups"]] for q in data["questions"] if not q["manual"]}
+    assert groups == {**{q: [] for q in groups}, "q1_task_types": [("check", "not_implemented", 1)],
+                      "q3_mse": [("check", None, 1)]}

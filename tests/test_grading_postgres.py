@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import json
 import os
 import shutil
 import socket
@@ -78,3 +79,13 @@ def test_class_graded_into_postgresql(postgres, tmp_path):
     with Gradebook(absolute_db_url(postgres, course)) as gb:
         assert gb.find_submission(KEY, "alice").code_score == full_marks()
         assert gb.find_submission(KEY, "bob").code_score == 0
+
+    # the class report reads the same PostgreSQL gradebook (issue 26)
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "dlcourse-grade"), KEY, "--db-url", postgres, "--skip-grading",
+         "--insights", "report"], cwd=course, capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    data = json.loads((course / "report" / "insights.json").read_text())
+    assert data["submissions"] == 2 and data["max_score"] == max_score()
+    assert all(q["manual"] or q["full"] == 1 for q in data["questions"])  # alice full marks, bob none

@@ -138,6 +138,19 @@ class RoundTrip:
         problems = compare(solution, graded.autograded(SOLUTION), label=f"solutions/{graded.key}")
         assert not problems, "\n\n".join(problems)
 
+    def test_every_failure_a_check_finds_names_its_mistake(self, graded):
+        """The class report of the round-trip class (issue 26): every failure found by a check carries
+        its mistake's tag; the loop's failure is of the kind timeout."""
+        from dlcourse.grading.insights import collect
+
+        data = collect(graded.course, graded.key, f"sqlite:///{graded.course / 'gradebook.db'}")
+        untagged = [(q["id"], g["pattern"][:80]) for q in data["questions"] for g in q["groups"]
+                    if g["kind"] == "check" and not g["tag"]]
+        assert data["failures"]["tagged"] == data["failures"]["checks"] > 0, untagged
+        loop = CASES[graded.key].infinite_loop[0]
+        kinds = {g["kind"] for q in data["questions"] if q["id"] == loop for g in q["groups"]}
+        assert "timeout" in kinds, kinds
+
     def test_release_fails_every_graded_test_with_a_message(self, graded):
         """The untouched release: every graded test cell fails, and a student sees why (no NameError)."""
         release = graded.autograded(BLANK)

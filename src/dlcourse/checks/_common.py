@@ -29,19 +29,19 @@ def check_type(value: Any, expected: type | tuple[type, ...], what: str) -> None
             if isinstance(expected, tuple)
             else expected.__name__
         )
-        fail(f"{what} should be a {names}, but it is a {type(value).__name__}.")
+        fail(f"{what} should be a {names}, but it is a {type(value).__name__}.", tag="wrong_type")
 
 
 def check_implemented(func: Callable, what: str, *args: Any) -> Any:
     """Call ``func(*args)`` and turn ``NotImplementedError`` into a friendly failure."""
     __tracebackhide__ = True
     if not callable(func):
-        fail(f"{what} should be a function, but it is a {type(func).__name__}.")
+        fail(f"{what} should be a function, but it is a {type(func).__name__}.", tag="not_a_function")
     try:
         return func(*args)
     except NotImplementedError:
         pass  # fail outside the handler, so the student sees one traceback, not two
-    fail(f"{what} is not written yet: replace `raise NotImplementedError()` with your code.")
+    fail(f"{what} is not written yet: replace `raise NotImplementedError()` with your code.", tag="not_implemented")
 
 
 def call_returning_arguments(func: Callable, what: str, *args: Any) -> tuple[Any, list]:
@@ -54,7 +54,7 @@ def call_returning_arguments(func: Callable, what: str, *args: Any) -> tuple[Any
     """
     __tracebackhide__ = True
     if not callable(func):
-        fail(f"{what} should be a function, but it is a {type(func).__name__}.")
+        fail(f"{what} should be a function, but it is a {type(func).__name__}.", tag="not_a_function")
     remote = getattr(type(func), "_call_returning_arguments", None)
     try:
         if remote is not None:
@@ -62,7 +62,7 @@ def call_returning_arguments(func: Callable, what: str, *args: Any) -> tuple[Any
         return func(*args), list(args)
     except NotImplementedError:
         pass  # fail outside the handler, so the student sees one traceback, not two
-    fail(f"{what} is not written yet: replace `raise NotImplementedError()` with your code.")
+    fail(f"{what} is not written yet: replace `raise NotImplementedError()` with your code.", tag="not_implemented")
 
 
 def check_finite(value: Any, what: str) -> np.ndarray:
@@ -71,9 +71,9 @@ def check_finite(value: Any, what: str) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        fail(f"{what} should be numbers, but it is {type(value).__name__}: {value!r:.80}")
+        fail(f"{what} should be numbers, but it is {type(value).__name__}: {value!r:.80}", tag="not_numbers")
     if not np.all(np.isfinite(array)):
-        fail(f"{what} contains NaN or infinity; check for a division by zero or a diverging loop.")
+        fail(f"{what} contains NaN or infinity; check for a division by zero or a diverging loop.", tag="not_finite")
     return array
 
 
@@ -85,7 +85,7 @@ def call_for_number(func: Callable, what: str, *args: Any, hint: str = "") -> fl
     __tracebackhide__ = True
     value = check_finite(check_implemented(func, what, *args), f"What {what} returned")
     if value.size != 1:
-        fail(f"{what} should return one number{hint}, but it returned an array of shape {value.shape}.")
+        fail(f"{what} should return one number{hint}, but it returned an array of shape {value.shape}.", tag="not_one_number")
     return float(value.reshape(()))
 
 
@@ -94,7 +94,7 @@ def check_shape(value: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
     __tracebackhide__ = True
     array = np.asarray(value)
     if array.shape != tuple(shape):
-        fail(f"{what} has shape {array.shape}; the exercise asks for shape {tuple(shape)}.")
+        fail(f"{what} has shape {array.shape}; the exercise asks for shape {tuple(shape)}.", tag="wrong_shape")
     return array
 
 
@@ -109,10 +109,10 @@ def check_close(
     got = check_finite(value, what)
     want = np.asarray(expected, dtype=float)
     if got.shape != want.shape:
-        fail(f"{what} has shape {got.shape}; it should have shape {want.shape}.")
+        fail(f"{what} has shape {got.shape}; it should have shape {want.shape}.", tag="close_wrong_shape")
     if not np.allclose(got, want, rtol=rtol, atol=atol):
         shown = np.array2string(got, precision=4, threshold=6) if got.ndim else f"{float(got):.6g}"
-        fail(f"{what} is {shown}, which is not right. {hint}".strip())
+        fail(f"{what} is {shown}, which is not right. {hint}".strip(), tag="wrong_value")
 
 
 def predict_or_fail(model: Any, X: Any, failure: str) -> np.ndarray:
@@ -126,4 +126,4 @@ def predict_or_fail(model: Any, X: Any, failure: str) -> np.ndarray:
         return np.asarray(model.predict(np.asarray(X, dtype="float32"), verbose=0), dtype=float)
     except Exception as error:  # a wrong input shape, an uncompiled model ...
         problem = f"{type(error).__name__}: {error}".strip()[:400]
-    fail(f"{failure}: {problem}")  # outside the handler: the student sees one traceback, not two
+    fail(f"{failure}: {problem}", tag="predict_failed")  # outside the handler: the student sees one traceback, not two

@@ -56,11 +56,11 @@ def check_dense_stack(
     import keras
 
     if model is None:
-        fail(f"{what} is still None: build the model and assign it to {what}.")
+        fail(f"{what} is still None: build the model and assign it to {what}.", tag="model_none")
     if callable(model) and not isinstance(model, keras.Model):
-        fail(f"{what} is a function, not a Keras model: call it to build the model.")
+        fail(f"{what} is a function, not a Keras model: call it to build the model.", tag="model_is_function")
     if not isinstance(model, keras.Model):
-        fail(f"{what} should be a Keras model (for example keras.Sequential), but it is a {type(model).__name__}.")
+        fail(f"{what} should be a Keras model (for example keras.Sequential), but it is a {type(model).__name__}.", tag="not_a_model")
     if input_dim is not None:
         try:
             shape = tuple(model.input_shape)
@@ -68,12 +68,12 @@ def check_dense_stack(
             fail(
                 f"{what} does not know its input shape yet: start the Sequential with "
                 f"keras.Input(shape=({input_dim},))."
-            )
+            , tag="no_input_shape")
         if shape != (None, input_dim):
             fail(
                 f"{what} takes inputs of shape {shape}; the exercise asks for {input_dim} features, "
                 f"that is keras.Input(shape=({input_dim},)) and an input shape of (None, {input_dim})."
-            )
+            , tag="input_shape")
     dense = []
     for layer in model.layers:
         kind = type(layer).__name__
@@ -83,15 +83,15 @@ def check_dense_stack(
             fail(
                 f"{what} contains a {kind} layer; the exercise asks for Dense layers only "
                 "(give each Dense layer its activation with activation=...)."
-            )
+            , tag="not_dense_only")
     if len(dense) != len(units):
         fail(
             f"{what} has {len(dense)} Dense layer{'s' if len(dense) != 1 else ''}; the exercise asks for "
             f"{len(units)} ({', '.join(str(u) for u in units)} units)."
-        )
+        , tag="dense_count")
     for i, (layer, want) in enumerate(zip(dense, units)):
         if layer.units != want:
-            fail(f"Your {ordinal(i)} Dense layer has {layer.units} units; the exercise asks for {want}.")
+            fail(f"Your {ordinal(i)} Dense layer has {layer.units} units; the exercise asks for {want}.", tag="dense_units")
     if activations is not None:
         if len(activations) != len(units):
             raise ValueError("check_dense_stack: give one activation per layer")
@@ -103,5 +103,5 @@ def check_dense_stack(
             if got != want:
                 shown = "no activation (linear)" if got == "linear" else f"activation {got!r}"
                 asked = "no activation (linear)" if want == "linear" else f"activation={want!r}"
-                fail(f"Your {ordinal(i)} Dense layer uses {shown}; the exercise asks for {asked}.")
+                fail(f"Your {ordinal(i)} Dense layer uses {shown}; the exercise asks for {asked}.", tag="dense_activation")
     return dense

@@ -50,14 +50,14 @@ def check_task_type(fn: Callable, cases=TASK_CASES) -> None:
     for labels, max_classes, why in cases:
         got = check_implemented(fn, "`task_type`", labels, max_classes)
         if got is None:
-            fail("`task_type` returned None: did you forget `return`?")
+            fail("`task_type` returned None: did you forget `return`?", tag="task_type_none")
         if got not in TASK_TYPES:
             fail(f"`task_type` returned {got!r}; it must return the string 'regression' or "
-                 "'classification' (lower case).")
+                 "'classification' (lower case).", tag="task_type_bad_label")
         if got != reference_task_type(labels, max_classes):
             shown = list(labels) if len(labels) <= 8 else f"[{labels[0]}, {labels[1]}, ..., {labels[-1]}]"
             fail(f"task_type({shown}, max_classes={max_classes}) returned {got!r}, which is not right: "
-                 f"{why}.")
+                 f"{why}.", tag="task_type_wrong")
 
 
 # ----------------------------------------------------------------------------- question 2
@@ -101,45 +101,45 @@ def check_split(split_fn: Callable, df: pd.DataFrame | None = None, seed: int = 
     n = len(df)
     parts = check_implemented(split_fn, "`split_data`", df.copy(), seed, val_fraction)
     if isinstance(parts, tuple) and len(parts) == 3:
-        fail("`split_data` returned three parts; this question asks for two, (train, val).")
+        fail("`split_data` returned three parts; this question asks for two, (train, val).", tag="split_three_parts")
     if not isinstance(parts, tuple) or len(parts) != 2:
-        fail("`split_data` should return a tuple of two DataFrames: (train, val).")
+        fail("`split_data` should return a tuple of two DataFrames: (train, val).", tag="split_not_two_frames")
     for name, part in zip(("train", "val"), parts):
         check_type(part, pd.DataFrame, f"The {name} part")
     train, val = parts
     if list(train.columns) != list(df.columns) or list(val.columns) != list(df.columns):
-        fail("Keep every column: both parts should have the columns of the input DataFrame.")
+        fail("Keep every column: both parts should have the columns of the input DataFrame.", tag="split_columns_lost")
     index = np.concatenate([train.index.to_numpy(), val.index.to_numpy()])
     if not set(index) <= set(df.index):
-        fail("The parts have index labels that the input does not have: keep the original index.")
+        fail("The parts have index labels that the input does not have: keep the original index.", tag="split_index_changed")
     if len(index) != len(set(index)):
-        fail("Some rows appear twice (in both parts or twice in one): each row belongs to one part only.")
+        fail("Some rows appear twice (in both parts or twice in one): each row belongs to one part only.", tag="split_rows_twice")
     if len(index) != n:
-        fail(f"The two parts together have {len(index)} rows, the input {n}: every row belongs to a part.")
+        fail(f"The two parts together have {len(index)} rows, the input {n}: every row belongs to a part.", tag="split_rows_lost")
     for name, part in zip(("train", "val"), parts):
         if not _same_values(part, df.loc[part.index]):
-            fail(f"The {name} part's rows do not match the input's rows with the same index labels.")
+            fail(f"The {name} part's rows do not match the input's rows with the same index labels.", tag="split_rows_changed")
     train_keys, val_keys = set(example_keys(train)), set(example_keys(val))
     leaked = [k for k in example_keys(val) if k in train_keys]
     if leaked:
         fail(f"{len(leaked)} validation rows have an identical copy in train: the model would be scored "
-             "on examples it was fitted to. Copies of one example must all go to the same part.")
+             "on examples it was fitted to. Copies of one example must all go to the same part.", tag="split_copies_leak")
     distinct = _distinct_in_order(example_keys(df))
     want = math.floor(val_fraction * len(distinct))
     if len(val_keys) != want:
         if len(val) == math.floor(val_fraction * n):
             fail(f"Your validation part has a fraction {val_fraction} of the *rows*; the question asks for that "
-                 "fraction of the *distinct examples* (with all their copies).")
+                 "fraction of the *distinct examples* (with all their copies).", tag="split_fraction_of_rows")
         fail(f"Your validation part holds {len(val_keys)} distinct examples of the {len(distinct)} in the input; "
-             f"that is not a fraction {val_fraction} of them, rounded down.")
+             f"that is not a fraction {val_fraction} of them, rounded down.", tag="split_fraction_wrong")
     if val_keys in (set(distinct[:want]), set(distinct[len(distinct) - want:])):
-        fail("Your validation examples are the first (or last) ones of the input: shuffle before splitting.")
+        fail("Your validation examples are the first (or last) ones of the input: shuffle before splitting.", tag="split_not_shuffled")
     again = split_fn(df.copy(), seed, val_fraction)
     if not (again[1].index.sort_values().equals(val.index.sort_values())):
-        fail("Two calls with the same seed gave different splits: use the seed for the shuffle.")
+        fail("Two calls with the same seed gave different splits: use the seed for the shuffle.", tag="split_seed_ignored")
     other = split_fn(df.copy(), seed + 1, val_fraction)
     if other[1].index.sort_values().equals(val.index.sort_values()):
-        fail("A different seed gave the same split: the seed should change the shuffle.")
+        fail("A different seed gave the same split: the seed should change the shuffle.", tag="split_seed_no_effect")
 
 
 # ----------------------------------------------------------------------------- question 3
@@ -155,11 +155,11 @@ def check_mse(mse_fn: Callable, y_true=None, y_pred=None) -> None:
     errors = y_pred - y_true
     want = float(np.mean(errors**2))
     if np.isclose(value, np.mean(np.abs(errors))) and not np.isclose(value, want):
-        fail("`mse` returned the mean *absolute* error; this loss squares the errors.")
+        fail("`mse` returned the mean *absolute* error; this loss squares the errors.", tag="mse_absolute")
     if np.isclose(value, np.sum(errors**2)) and len(errors) > 1:
-        fail("`mse` returned the *sum* of the squared errors, not their mean.")
+        fail("`mse` returned the *sum* of the squared errors, not their mean.", tag="mse_sum")
     if np.isclose(value, np.sqrt(want)) and not np.isclose(value, want):
-        fail("`mse` returned the root of the mean squared error (the RMSE), not the MSE.")
+        fail("`mse` returned the root of the mean squared error (the RMSE), not the MSE.", tag="mse_root")
     check_close(value, want, "`mse(y_true, y_pred)`")
 
 
@@ -298,18 +298,18 @@ def check_fit(step_fn: Callable, lr, a, b, losses, x, y, threshold: float, max_s
     """
     __tracebackhide__ = True
     if lr is None:
-        fail("`lr` is still None: set it to the learning rate you used.")
+        fail("`lr` is still None: set it to the learning rate you used.", tag="lr_none")
     lr = float(check_finite(lr, "`lr`"))
     if lr <= 0:
-        fail(f"`lr` is {lr}; a learning rate is a positive number.")
+        fail(f"`lr` is {lr}; a learning rate is a positive number.", tag="lr_not_positive")
     losses = np.asarray(losses, dtype=float)
     if losses.ndim != 1 or losses.size < 2:
-        fail("`losses` should be a list with the loss after every step (at least two steps).")
+        fail("`losses` should be a list with the loss after every step (at least two steps).", tag="losses_not_list")
     if losses.size > max_steps:
-        fail(f"You took {losses.size} steps; the budget is at most {max_steps}.")
+        fail(f"You took {losses.size} steps; the budget is at most {max_steps}.", tag="steps_over_budget")
     if not np.all(np.isfinite(losses)):
         fail("`losses` contains NaN or infinity: your run diverged. Look at how the loss changes "
-             "from step to step.")
+             "from step to step.", tag="fit_diverged")
     a = float(check_finite(a, "`a_fit`"))
     b = float(check_finite(b, "`b_fit`"))
     x = np.asarray(x, dtype=float)
@@ -318,17 +318,17 @@ def check_fit(step_fn: Callable, lr, a, b, losses, x, y, threshold: float, max_s
     if final >= threshold:
         if losses[-1] > losses[0]:
             fail(f"The fitted line has a training MSE of {final:.4g}, and your loss grew from the first step "
-                 "to the last: the run diverged.")
+                 "to the last: the run diverged.", tag="fit_loss_grew")
         fail(f"The fitted line has a training MSE of {final:.4g}; the target is below {threshold}. "
-             "Your run has not converged yet.")
+             "Your run has not converged yet.", tag="fit_not_converged")
     curve, a_end, b_end = replay_losses(step_fn, x, y, lr, losses.size)
     bad = np.flatnonzero(~np.isclose(losses, curve, rtol=1e-6, atol=1e-9))
     if bad.size:
         fail(f"losses[{bad[0]}] is not the training MSE after step {bad[0] + 1} of your `gradient_step` "
-             f"from a = 0, b = 0 at lr = {lr}: record the loss of the line after every step of that run.")
+             f"from a = 0, b = 0 at lr = {lr}: record the loss of the line after every step of that run.", tag="losses_not_mse")
     if not (np.isclose(a, a_end, rtol=1e-6, atol=1e-9) and np.isclose(b, b_end, rtol=1e-6, atol=1e-9)):
         fail(f"`a_fit` and `b_fit` are not where {losses.size} steps of your `gradient_step` from "
-             f"a = 0, b = 0 at lr = {lr} end.")
+             f"a = 0, b = 0 at lr = {lr} end.", tag="fit_params_mismatch")
 
 
 # ----------------------------------------------------------------------------- question 6
@@ -367,22 +367,22 @@ def check_diverging_lr(fn: Callable, cases=DIVERGENCE_CASES) -> None:
     __tracebackhide__ = True
     if not callable(fn):
         fail(f"`diverging_lr` should be a function of the curves, but it is a {type(fn).__name__}: "
-             "it must give the answer for any sweep, not only the one plotted.")
+             "it must give the answer for any sweep, not only the one plotted.", tag="diverging_not_function")
     for curves, why in cases:
         got = check_implemented(fn, "`diverging_lr`", {k: list(v) for k, v in curves.items()})
         want = reference_diverging_lr(curves)
         shown = ", ".join(f"{k}: [{', '.join(f'{v:g}' for v in c)}]" for k, c in curves.items())
         if want is None:
             if got is not None:
-                fail(f"For the curves {{{shown}}} `diverging_lr` returned {got!r}, but {why}: return None then.")
+                fail(f"For the curves {{{shown}}} `diverging_lr` returned {got!r}, but {why}: return None then.", tag="diverging_none_expected")
             continue
         if got is None:
-            fail(f"`diverging_lr` returned None for the curves {{{shown}}}: {why}.")
+            fail(f"`diverging_lr` returned None for the curves {{{shown}}}: {why}.", tag="diverging_returned_none")
         value = float(check_finite(got, "What `diverging_lr` returned"))
         if not any(np.isclose(value, float(k)) for k in curves):
-            fail(f"`diverging_lr` returned {value}, which is not one of the learning rates of the sweep.")
+            fail(f"`diverging_lr` returned {value}, which is not one of the learning rates of the sweep.", tag="diverging_not_a_rate")
         if not np.isclose(value, want):
-            fail(f"For the curves {{{shown}}} `diverging_lr` returned {value}, which is not right: {why}.")
+            fail(f"For the curves {{{shown}}} `diverging_lr` returned {value}, which is not right: {why}.", tag="diverging_wrong")
 
 
 # ----------------------------------------------------------------------------- question 7

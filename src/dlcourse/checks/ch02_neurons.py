@@ -24,25 +24,25 @@ def check_neuron_by_hand(x_aug, w_aug, z, x, w, b) -> None:
     __tracebackhide__ = True
     for name, value in (("x_aug", x_aug), ("w_aug", w_aug), ("z_by_hand", z)):
         if value is None:
-            fail(f"`{name}` is still None: replace it with your answer.")
+            fail(f"`{name}` is still None: replace it with your answer.", tag="by_hand_none")
     x = np.asarray(x, dtype=float)
     w = np.asarray(w, dtype=float)
     x_aug = check_finite(x_aug, "`x_aug`")
     w_aug = check_finite(w_aug, "`w_aug`")
     n = x.size + 1
     if x_aug.shape != (n,):
-        fail(f"`x_aug` has shape {x_aug.shape}; with {x.size} inputs plus x0 = 1 it has {n} numbers.")
+        fail(f"`x_aug` has shape {x_aug.shape}; with {x.size} inputs plus x0 = 1 it has {n} numbers.", tag="x_aug_shape")
     if w_aug.shape != (n,):
-        fail(f"`w_aug` has shape {w_aug.shape}; with {w.size} weights plus the bias it has {n} numbers.")
+        fail(f"`w_aug` has shape {w_aug.shape}; with {w.size} weights plus the bias it has {n} numbers.", tag="w_aug_shape")
     if np.allclose(x_aug[-1], 1) and np.allclose(x_aug[:-1], x) and not np.isclose(x_aug[0], 1):
-        fail("`x_aug` has the 1 at the end; the bias trick puts x0 = 1 first: [1, x1, x2, x3].")
+        fail("`x_aug` has the 1 at the end; the bias trick puts x0 = 1 first: [1, x1, x2, x3].", tag="x_aug_one_last")
     check_close(x_aug, np.r_[1.0, x], "`x_aug`", hint="It is the input vector with x0 = 1 in front.")
     if np.isclose(w_aug[-1], b) and np.allclose(w_aug[:-1], w) and not np.isclose(w_aug[0], b):
-        fail("`w_aug` has the bias at the end; it goes first, as w0, matched with x0 = 1.")
+        fail("`w_aug` has the bias at the end; it goes first, as w0, matched with x0 = 1.", tag="w_aug_bias_last")
     check_close(w_aug, np.r_[b, w], "`w_aug`", hint="It is the weight vector with the bias b in front, as w0.")
     z = float(check_finite(z, "`z_by_hand`"))
     if np.isclose(z, x @ w) and not np.isclose(b, 0):
-        fail(f"`z_by_hand` is {z:g}, the weighted sum without the bias: add b (that is w0 * x0).")
+        fail(f"`z_by_hand` is {z:g}, the weighted sum without the bias: add b (that is w0 * x0).", tag="z_without_bias")
     check_close(z, x @ w + b, "`z_by_hand`", rtol=1e-4, atol=1e-6,
                 hint="Multiply matching entries of x_aug and w_aug and add the products.")
 
@@ -147,21 +147,21 @@ def check_max_hidden_units(fn: Callable, cases: Sequence[tuple[int, int, int]] |
     for n_inputs, n_outputs, budget in cases:
         got = check_implemented(fn, "`max_hidden_units`", n_inputs, n_outputs, budget)
         if got is None:
-            fail("`max_hidden_units` returned None: did you forget `return`?")
+            fail("`max_hidden_units` returned None: did you forget `return`?", tag="max_units_none")
         if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
-            fail(f"`max_hidden_units` returned a {type(got).__name__}; a number of units is a whole number (int).")
+            fail(f"`max_hidden_units` returned a {type(got).__name__}; a number of units is a whole number (int).", tag="max_units_not_int")
         call = f"max_hidden_units({n_inputs}, {n_outputs}, {budget})"
         want = reference_max_hidden_units(n_inputs, n_outputs, budget)
         if got < 0:
-            fail(f"{call} gave {got}; a layer cannot have a negative number of units.")
+            fail(f"{call} gave {got}; a layer cannot have a negative number of units.", tag="max_units_negative")
         used = keras_param_count([n_inputs, int(got), n_outputs]) if got > 0 else 0
         if used > budget:
             weights_only = n_inputs * int(got) + int(got) * n_outputs
             reason = (" Your count leaves out the biases." if weights_only <= budget else "")
             fail(f"{call} gave {got}, but a network {n_inputs}-{got}-{n_outputs} has {used:,} parameters, "
-                 f"more than the budget of {budget:,}.{reason}")
+                 f"more than the budget of {budget:,}.{reason}", tag="max_units_over_budget")
         if got < want:
-            fail(f"{call} gave {got}, but a wider hidden layer still fits the budget of {budget:,}.")
+            fail(f"{call} gave {got}, but a wider hidden layer still fits the budget of {budget:,}.", tag="max_units_too_small")
 
 
 # ---------------------------------------------------------------- question 4
@@ -198,13 +198,13 @@ def check_set_neuron_weights(set_fn: Callable, weights_by_neuron=None, biases=No
         _, (layer, *_) = call_returning_arguments(set_fn, "`set_neuron_weights`", layer, weights_by_neuron, biases)
     except ValueError as error:
         fail(f"Keras refused the weights: {error}. A Dense layer with {inputs} inputs and {units} units "
-             f"has a kernel of shape ({inputs}, {units}) and a bias of shape ({units},).")
+             f"has a kernel of shape ({inputs}, {units}) and a bias of shape ({units},).", tag="weights_refused")
     kernel, bias = layer.get_weights()
     if kernel.shape != (inputs, units):  # pragma: no cover (Keras refuses a wrong shape first)
-        fail(f"The layer's kernel has shape {kernel.shape}; it should be ({inputs}, {units}).")
+        fail(f"The layer's kernel has shape {kernel.shape}; it should be ({inputs}, {units}).", tag="kernel_shape")
     if kernel.shape == W.shape and np.allclose(kernel, W) and not np.allclose(kernel, W.T):
         fail("The kernel holds each neuron's weights in a row; Keras wants one column per neuron: "
-             "transpose the weights.")
+             "transpose the weights.", tag="kernel_not_transposed")
     check_close(kernel, W.T, "The layer's kernel (get_weights()[0])",
                 hint=f"Keras stores the kernel with shape (inputs, units) = ({inputs}, {units}), "
                      "one column per neuron.")
@@ -234,15 +234,15 @@ def check_linear_unit_fit(model: Any, X_train, y_train, X_eval, y_eval, toleranc
     check_dense_stack(model, X_eval.shape[1], [1], ["linear"])
     value = mse_of(model, X_eval, y_eval)
     if not np.isfinite(value):
-        fail("The model predicts NaN or infinity: the learning rate is far too large.")
+        fail("The model predicts NaN or infinity: the learning rate is far too large.", tag="fit_not_finite")
     best = least_squares_mse(X_train, y_train, X_eval, y_eval)
     optimizer = getattr(model, "optimizer", None)
     if not value <= (1 + tolerance) * best and (optimizer is None or int(optimizer.iterations) == 0):
-        fail("`model` has not been trained yet: compile it with loss='mse' and call model.fit(...).")
+        fail("`model` has not been trained yet: compile it with loss='mse' and call model.fit(...).", tag="fit_untrained")
     if not value <= (1 + tolerance) * best:  # fails closed: a NaN on either side fails
         fail(f"Your linear unit's MSE on these rows is {value:.3f}; the best linear fit (least squares on the "
              f"training rows) reaches {best:.3f}, and the exercise asks for at most {100 * tolerance:.0f} % more. "
-             "Is it trained to convergence?")
+             "Is it trained to convergence?", tag="fit_worse_than_least_squares")
 
 
 # ---------------------------------------------------------------- question 7
@@ -275,12 +275,12 @@ def check_numpy_predict(predict_fn: Callable, layer_sizes: Sequence[int] = (5, 4
     X = np.random.default_rng(seed + 1).normal(size=(n, layer_sizes[0])).astype("float32")
     got = check_implemented(predict_fn, "`numpy_predict`", model, X)
     if got is None:
-        fail("`numpy_predict` returned None: did you forget `return`?")
+        fail("`numpy_predict` returned None: did you forget `return`?", tag="predict_none")
     got = check_finite(got, "`numpy_predict(model, X)`")
     units = layer_sizes[-1]
     if got.shape != (n, units):
         fail(f"`numpy_predict(model, X)` has shape {got.shape} for {n} examples; like model.predict it "
-             f"should have shape ({n}, {units}): one row per example, one column per output unit.")
+             f"should have shape ({n}, {units}): one row per example, one column per output unit.", tag="predict_shape")
     want = model.predict(X, verbose=0)
     weights = model.get_weights()
     linear = X.astype(float)
@@ -288,6 +288,6 @@ def check_numpy_predict(predict_fn: Callable, layer_sizes: Sequence[int] = (5, 4
         linear = linear @ kernel + bias
     if np.allclose(got, linear, atol=1e-4) and not np.allclose(linear, want, atol=1e-4):
         fail("Your predictions skip the activations: each layer applies its own activation after "
-             "its weighted sums (layer.activation.__name__ names it).")
+             "its weighted sums (layer.activation.__name__ names it).", tag="predict_no_activation")
     check_close(got, want, "`numpy_predict(model, X)`", rtol=1e-4, atol=1e-4,
                 hint="Do your predictions use every layer of the model, in order?")

@@ -61,40 +61,40 @@ def check_elu(elu: Callable, elu_grad: Callable, z=None, alpha: float = 0.5) -> 
     got = check_finite(check_implemented(elu, "`elu`", z, alpha), "`elu(z, alpha)`")
     if got.shape != z.shape:
         fail(f"`elu` returned shape {got.shape} for an input of shape {z.shape}; "
-             "apply it to every element and keep the shape.")
+             "apply it to every element and keep the shape.", tag="elu_shape")
     want = reference_elu(z, alpha)
     positive, negative = z > 0, z < 0
     if not np.allclose(got[positive], want[positive]):
-        fail("For positive z, ELU returns z itself; check `elu` on positive inputs.")
+        fail("For positive z, ELU returns z itself; check `elu` on positive inputs.", tag="elu_positive_wrong")
     if negative.any() and np.allclose(got[negative], 0):
-        fail("For negative z your `elu` returns 0, which is plain ReLU.")
+        fail("For negative z your `elu` returns 0, which is plain ReLU.", tag="elu_is_relu")
     if negative.any() and np.allclose(got[negative], alpha * z[negative]):
-        fail("For negative z your `elu` is a straight line, which is leaky ReLU; ELU curves and levels off.")
+        fail("For negative z your `elu` is a straight line, which is leaky ReLU; ELU curves and levels off.", tag="elu_is_leaky_relu")
     if negative.any() and not np.allclose(got[negative], want[negative]):
         for other in (0.1, 0.5, 1.0, 1.67):
             if not np.isclose(other, alpha) and np.allclose(got[negative], reference_elu(z, other)[negative]):
                 fail(f"Your `elu` uses alpha={other}, but it was called with alpha={alpha}: use the argument "
-                     "`alpha`, not a fixed number.")
-        fail("Your `elu` is wrong for negative z; compare it with the formula term by term.")
+                     "`alpha`, not a fixed number.", tag="elu_fixed_alpha")
+        fail("Your `elu` is wrong for negative z; compare it with the formula term by term.", tag="elu_negative_wrong")
     check_close(got, want, "`elu(z, alpha)`")
 
     grad = check_finite(check_implemented(elu_grad, "`elu_grad`", z, alpha), "`elu_grad(z, alpha)`")
     if grad.shape != z.shape:
         fail(f"`elu_grad` returned shape {grad.shape} for an input of shape {z.shape}; "
-             "return one derivative per element.")
+             "return one derivative per element.", tag="elu_grad_shape")
     want_grad = reference_elu_grad(z, alpha)
     if np.allclose(grad, want):
-        fail("`elu_grad` returned the function's values, not its slope.")
+        fail("`elu_grad` returned the function's values, not its slope.", tag="elu_grad_values")
     if not np.allclose(grad[positive], 1.0):
-        fail("For positive z ELU is z itself; check the slope `elu_grad` gives there.")
+        fail("For positive z ELU is z itself; check the slope `elu_grad` gives there.", tag="elu_grad_positive_wrong")
     if negative.any() and np.allclose(grad[negative], alpha):
         fail("Your `elu_grad` gives the same slope for every negative z, as for leaky ReLU; ELU's curve "
-             "flattens as z goes down.")
+             "flattens as z goes down.", tag="elu_grad_constant_negative")
     if negative.any() and not np.allclose(grad[negative], want_grad[negative]):
-        fail("Your `elu_grad` is wrong for negative z: differentiate the negative branch of ELU.")
+        fail("Your `elu_grad` is wrong for negative z: differentiate the negative branch of ELU.", tag="elu_grad_negative_wrong")
     at_zero = z == 0
     if at_zero.any() and not np.allclose(grad[at_zero], want_grad[at_zero]):
-        fail("At z = 0 exactly, the exercise uses the left-hand slope (from the negative branch).")
+        fail("At z = 0 exactly, the exercise uses the left-hand slope (from the negative branch).", tag="elu_grad_at_zero")
     check_close(grad, want_grad, "`elu_grad(z, alpha)`")
 
 
@@ -117,17 +117,17 @@ def check_dead_units(dead_units: Callable, W=None, b=None, X=None) -> None:
     W, b, X = (np.asarray(a, dtype=float) for a in (W, b, X))
     result = check_implemented(dead_units, "`dead_units`", W.copy(), b.copy(), X.copy())
     if result is None:
-        fail("`dead_units` returned None: did you forget `return`?")
+        fail("`dead_units` returned None: did you forget `return`?", tag="dead_units_none")
     got = np.asarray(result)
     units = W.shape[1]
     if got.dtype == bool:
         fail("`dead_units` returned a boolean mask; return the indices of the dead units (np.flatnonzero "
-             "turns a mask into indices).")
+             "turns a mask into indices).", tag="dead_units_mask")
     if got.size and (got.ndim != 1 or got.dtype.kind not in "iu"):
-        fail(f"`dead_units` should return a list of unit indices (whole numbers), not {result!r:.80}.")
+        fail(f"`dead_units` should return a list of unit indices (whole numbers), not {result!r:.80}.", tag="dead_units_not_indices")
     got_set = {int(i) for i in got.ravel()}
     if any(i < 0 or i >= units for i in got_set):
-        fail(f"`dead_units` returned {sorted(got_set)}, but the layer's units are numbered 0 to {units - 1}.")
+        fail(f"`dead_units` returned {sorted(got_set)}, but the layer's units are numbered 0 to {units - 1}.", tag="dead_units_out_of_range")
     z = X @ W + b
     want = set(reference_dead_units(W, b, X))
     some_example = {int(i) for i in np.flatnonzero(np.any(z <= 0, axis=0))}
@@ -135,14 +135,14 @@ def check_dead_units(dead_units: Callable, W=None, b=None, X=None) -> None:
     no_bias = {int(i) for i in np.flatnonzero(np.all(X @ W <= 0, axis=0))}
     if got_set == some_example and got_set != want:
         fail("Your list includes units that are silent on only some examples; a dead unit is silent on "
-             "every one of them.")
+             "every one of them.", tag="dead_units_sometimes_silent")
     if got_set == strict and got_set != want:
         fail("Your list leaves out a unit whose weighted sum is exactly 0 on every example: ReLU outputs 0 "
-             "there too.")
+             "there too.", tag="dead_units_zero_sum_missed")
     if got_set == no_bias and got_set != want:
-        fail("Your list ignores the bias b: it shifts every unit's weighted sum.")
+        fail("Your list ignores the bias b: it shifts every unit's weighted sum.", tag="dead_units_bias_ignored")
     if got_set != want:
-        fail(f"`dead_units` returned {sorted(got_set)}, which is not right for this layer and batch.")
+        fail(f"`dead_units` returned {sorted(got_set)}, which is not right for this layer and batch.", tag="dead_units_wrong")
 
 
 def reference_neuron(x, w, g: Callable) -> float:
@@ -163,11 +163,11 @@ def check_neuron(neuron: Callable, x=None, w=None, g: Callable | None = None) ->
     w = np.asarray(w, dtype=float)
     value = call_for_number(neuron, "`neuron`", x, w, g)
     if np.isclose(value, float(g(w[1:] @ x))) and not np.isclose(w[0], 0):
-        fail("`neuron` left out the bias: w[0] is the weight of the constant input x0 = 1.")
+        fail("`neuron` left out the bias: w[0] is the weight of the constant input x0 = 1.", tag="neuron_no_bias")
     if np.isclose(value, float(g(w[:-1] @ x))) and not np.isclose(value, reference_neuron(x, w, g)):
-        fail("`neuron` paired the weights with the wrong inputs: w[0] is the bias, and w[1:] go with x.")
+        fail("`neuron` paired the weights with the wrong inputs: w[0] is the bias, and w[1:] go with x.", tag="neuron_weights_misaligned")
     if np.isclose(value, float(w[0] + w[1:] @ x)) and not np.isclose(value, reference_neuron(x, w, g)):
-        fail("`neuron` returned the weighted sum z; apply the activation g to it.")
+        fail("`neuron` returned the weighted sum z; apply the activation g to it.", tag="neuron_no_activation")
     check_close(value, reference_neuron(x, w, g), "`neuron(x, w, g)`",
                 hint="Check which weight multiplies which input, and where the activation is applied.")
 
@@ -176,20 +176,20 @@ def check_forward_pass(hidden, output, x, hidden_weights, output_weights) -> Non
     """Question 3: the hidden activations (ReLU) and the output (identity) of the exercise network."""
     __tracebackhide__ = True
     if hidden is None:
-        fail("`hidden` is still None: set it to the array of the hidden layer's activations.")
+        fail("`hidden` is still None: set it to the array of the hidden layer's activations.", tag="hidden_none")
     if output is None:
-        fail("`output` is still None: set it to the network's output, one number.")
+        fail("`output` is still None: set it to the network's output, one number.", tag="output_none")
     hidden_weights = np.asarray(hidden_weights, dtype=float)
     hidden = check_finite(hidden, "`hidden`").ravel()
     if hidden.shape != (len(hidden_weights),):
-        fail(f"`hidden` has {hidden.size} values; the hidden layer has {len(hidden_weights)} neurons.")
+        fail(f"`hidden` has {hidden.size} values; the hidden layer has {len(hidden_weights)} neurons.", tag="hidden_size")
     z = np.array([w[0] + w[1:] @ np.asarray(x, dtype=float) for w in hidden_weights])
     if np.allclose(hidden, z) and not np.allclose(z, _relu(z)):
-        fail("`hidden` holds the weighted sums z; the hidden neurons apply ReLU to them.")
+        fail("`hidden` holds the weighted sums z; the hidden neurons apply ReLU to them.", tag="hidden_no_relu")
     check_close(hidden, _relu(z), "`hidden`", hint="Check each hidden neuron's weights and activation.")
     value = check_finite(output, "`output`")
     if value.size != 1:
-        fail(f"`output` should be one number, but it has shape {value.shape}.")
+        fail(f"`output` should be one number, but it has shape {value.shape}.", tag="output_not_scalar")
     w = np.asarray(output_weights, dtype=float)
     check_close(float(value.reshape(())), w[0] + w[1:] @ _relu(z), "`output`",
                 hint="What are the inputs of the output neuron, and what is its activation?")
@@ -274,15 +274,15 @@ def check_dense_layer(dense_layer: Callable, n: int = 6, k: int = 4, m: int = 3,
     got = check_finite(got, "`dense_layer(X, W, b, g)`")
     if got.shape != (n, m):
         fail(f"`dense_layer` returned shape {got.shape} for X of shape {X.shape} and W of shape {W.shape}; "
-             f"X @ W + b has shape {(n, m)}: one row per example, one column per unit.")
+             f"X @ W + b has shape {(n, m)}: one row per example, one column per unit.", tag="dense_layer_shape")
     layer = keras.layers.Dense(m, activation=activation)
     layer.build((None, k))
     layer.set_weights([W, b])
     want = keras.ops.convert_to_numpy(layer(X))
     if np.allclose(got, g(X @ W)) and not np.allclose(got, want, atol=1e-5):
-        fail("`dense_layer` left out the bias b: add it to X @ W (it is broadcast to every row).")
+        fail("`dense_layer` left out the bias b: add it to X @ W (it is broadcast to every row).", tag="dense_layer_no_bias")
     if np.allclose(got, X @ W + b, atol=1e-5) and not np.allclose(got, want, atol=1e-5):
-        fail("`dense_layer` returned X @ W + b; apply the activation g to it.")
+        fail("`dense_layer` returned X @ W + b; apply the activation g to it.", tag="dense_layer_no_activation")
     check_close(got, want, "`dense_layer(X, W, b, g)`", rtol=1e-5, atol=1e-5,
                 hint="It should agree with a Keras Dense layer that has kernel W and bias b.")
 
@@ -427,11 +427,11 @@ def check_one_layer(one_layer: Any, two_layers: Any, X) -> None:
     import keras
 
     if one_layer is None:
-        fail("`one_linear` is still None: build a Sequential model with one Dense layer and set its weights.")
+        fail("`one_linear` is still None: build a Sequential model with one Dense layer and set its weights.", tag="one_linear_none")
     check_type(one_layer, keras.Model, "`one_linear`")
     dense = [layer for layer in one_layer.layers if isinstance(layer, keras.layers.Dense)]
     if len(dense) != 1:
-        fail(f"`one_linear` has {len(dense)} Dense layers; the point is that one is enough.")
+        fail(f"`one_linear` has {len(dense)} Dense layers; the point is that one is enough.", tag="one_linear_layers")
     if _activation_name(dense[0]) != "linear":
         fail("The Dense layer of `one_linear` has an activation; the layers it replaces have none.",
              tag="one_layer_activation")
@@ -476,35 +476,35 @@ def check_curve_model(model: Any, X, y, threshold: float, max_params: int = 50) 
     import keras
 
     if model is None:
-        fail("`model` is still None: build, compile and train a keras.Sequential model.")
+        fail("`model` is still None: build, compile and train a keras.Sequential model.", tag="curve_model_none")
     check_type(model, keras.Model, "`model`")
     try:
         input_shape = tuple(model.inputs[0].shape[1:])
     except (AttributeError, TypeError, ValueError, IndexError):
         input_shape = None
     if input_shape != (1,):
-        fail("`model` should start with keras.Input(shape=(1,)): one feature per example.")
+        fail("`model` should start with keras.Input(shape=(1,)): one feature per example.", tag="curve_model_input")
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     if len(dense) < 2:
         fail(f"`model` has {len(dense)} Dense layer(s); the exercise asks for at least one hidden layer "
-             "before the output layer.")
+             "before the output layer.", tag="curve_model_no_hidden")
     if not _has_nonlinearity(model):
         fail("Nothing in your hidden layers is nonlinear, so the network computes a straight line, however "
-             "many layers it has.")
+             "many layers it has.", tag="curve_model_linear")
     if dense[-1].units != 1:
-        fail(f"The output layer has {dense[-1].units} units; predict one number per example.")
+        fail(f"The output layer has {dense[-1].units} units; predict one number per example.", tag="curve_model_output_units")
     params = model.count_params()
     if params > max_params:
         fail(f"Your model has {params:,} parameters; the budget is {max_params}. How many does each layer "
-             "add?")
+             "add?", tag="curve_model_over_budget")
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not int(optimizer.iterations.numpy()):
-        fail("`model` has not been trained yet: compile it and call model.fit(...).")
+        fail("`model` has not been trained yet: compile it and call model.fit(...).", tag="curve_model_untrained")
     prediction = check_finite(model.predict(np.asarray(X), verbose=0), "The model's predictions")
     mse = float(np.mean((prediction.reshape(-1) - np.asarray(y, dtype=float).reshape(-1)) ** 2))
     if mse >= threshold:
         fail(f"Your model's MSE on the data is {mse:.3f}; the exercise asks for below {threshold}. Train for "
-             "more epochs or with a larger learning rate, within the parameter budget.")
+             "more epochs or with a larger learning rate, within the parameter budget.", tag="curve_model_mse_high")
 
 
 # ---------------------------------------------------------------- question 7
@@ -533,16 +533,16 @@ def check_output_activation(choose: Callable, cases=None) -> None:
         y = np.asarray(y, dtype=float)
         got = check_implemented(choose, "`choose_output_activation`", y.copy())
         if got is None:
-            fail("`choose_output_activation` returned None: did you forget `return`?")
+            fail("`choose_output_activation` returned None: did you forget `return`?", tag="output_activation_none")
         if got not in OUTPUT_RANGES:
             fail(f"`choose_output_activation` returned {got!r}; return one of the Keras names "
-                 f"{list(OUTPUT_RANGES)}.")
+                 f"{list(OUTPUT_RANGES)}.", tag="output_activation_unknown")
         lo, hi = OUTPUT_RANGES[got]
         shown = np.array2string(y, precision=2, threshold=6)
         if not (lo <= y.min() and y.max() <= hi):
             fail(f"For the targets {shown} you chose {got!r}, which can never output some of them, "
-                 "not even in the limit.")
+                 "not even in the limit.", tag="output_activation_cannot_reach")
         want = reference_output_activation(y)
         if got != want:
             fail(f"For the targets {shown} you chose {got!r}; it can output every target, but also values these "
-                 "targets never take, and a narrower range fits them.")
+                 "targets never take, and a narrower range fits them.", tag="output_activation_too_wide")

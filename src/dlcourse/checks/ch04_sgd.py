@@ -93,18 +93,18 @@ def check_log_cosh(loss_fn: Callable, y_true=None, y_pred=None) -> None:
     with np.errstate(over="ignore"):
         summed = float(np.sum(np.log(np.cosh(error))))
     if np.isclose(value, np.mean(error**2)) or np.isclose(value, np.mean(0.5 * error**2)):
-        fail("`log_cosh` returned a squared error; log cosh grows like a square only for small errors.")
+        fail("`log_cosh` returned a squared error; log cosh grows like a square only for small errors.", tag="log_cosh_squared")
     if np.isclose(value, np.mean(np.abs(error))):
-        fail("`log_cosh` returned the mean absolute error; log cosh is close to it only for large errors.")
+        fail("`log_cosh` returned the mean absolute error; log cosh is close to it only for large errors.", tag="log_cosh_absolute")
     if np.isclose(value, summed) and len(error) > 1:
-        fail("`log_cosh` returned the sum over the examples; take the mean instead.")
+        fail("`log_cosh` returned the sum over the examples; take the mean instead.", tag="log_cosh_sum")
     check_close(value, reference_log_cosh(y_true, y_pred), "`log_cosh(y_true, y_pred)`", rtol=1e-6,
                 hint="It should be the mean over the examples of log(cosh(y_pred - y_true)).")
     big = np.array([800.0, -900.0, 0.5])
     large = check_implemented(loss_fn, "`log_cosh`", np.zeros(3), big)
     if not np.all(np.isfinite(np.asarray(large, dtype=float))):
         fail("`log_cosh` returns inf or NaN when an error is 800: np.cosh overflows for errors beyond "
-             "about 710. Rewrite log(cosh(e)) so that nothing overflows.")
+             "about 710. Rewrite log(cosh(e)) so that nothing overflows.", tag="log_cosh_overflow")
     check_close(large, reference_log_cosh(np.zeros(3), big), "`log_cosh` for errors of 800 and -900",
                 rtol=1e-6, hint="For a large error e, log cosh e is close to |e| - log 2.")
 
@@ -118,15 +118,15 @@ def check_steps_per_epoch(fn: Callable, cases=None) -> None:
     for n, batch_size in cases:
         got = check_implemented(fn, "`steps_per_epoch`", n, batch_size)
         if got is None:
-            fail("`steps_per_epoch` returned None: did you forget `return`?")
+            fail("`steps_per_epoch` returned None: did you forget `return`?", tag="steps_none")
         if not isinstance(got, (int, np.integer)):
-            fail(f"`steps_per_epoch` returned a {type(got).__name__}; return a whole number (an int).")
+            fail(f"`steps_per_epoch` returned a {type(got).__name__}; return a whole number (an int).", tag="steps_not_int")
         want = reference_steps_per_epoch(n, batch_size)
         if got == n // batch_size and got != want:
             fail(f"For n = {n} and batch_size = {batch_size} you return {got}: the last batch is smaller "
-                 "but it is still a step, so round *up*.")
+                 "but it is still a step, so round *up*.", tag="steps_floor")
         if got != want:
-            fail(f"For n = {n} and batch_size = {batch_size} you return {got}, which is not right.")
+            fail(f"For n = {n} and batch_size = {batch_size} you return {got}, which is not right.", tag="steps_wrong")
 
 
 # ----------------------------------------------------------------------------- question 3
@@ -143,26 +143,26 @@ def check_sgd_step_mae(step_fn: Callable, w=None, b: float = 0.5, X_batch=None, 
     X_batch, y_batch = np.asarray(X_batch, float), np.asarray(y_batch, float)
     result = check_implemented(step_fn, "`sgd_step_mae`", w.copy(), b, X_batch, y_batch, lr)
     if not isinstance(result, tuple) or len(result) != 2:
-        fail("`sgd_step_mae` should return a tuple of two things: (new_w, new_b).")
+        fail("`sgd_step_mae` should return a tuple of two things: (new_w, new_b).", tag="mae_step_not_pair")
     new_w = check_shape(check_finite(result[0], "new_w"), w.shape, "new_w")
     new_b = check_finite(result[1], "new_b")
     if new_b.size != 1:
-        fail(f"new_b should be one number, but it has shape {new_b.shape}.")
+        fail(f"new_b should be one number, but it has shape {new_b.shape}.", tag="mae_step_b_shape")
     new_b = float(new_b)
     want_w, want_b = reference_sgd_step_mae(w, b, X_batch, y_batch, lr)
     page_w, page_b = mse_step(w, b, X_batch, y_batch, lr)
     if np.allclose(new_w, page_w) and np.isclose(new_b, page_b):
         fail("This is the step for the mean *squared* error; this question's loss is the mean *absolute* "
-             "error, whose derivative is different.")
+             "error, whose derivative is different.", tag="mae_step_squared_loss")
     grad_w, grad_b = (w - want_w) / lr, (b - want_b) / lr
     if np.allclose(new_w, w + lr * grad_w) and np.isclose(new_b, b + lr * grad_b):
-        fail("You stepped *up* the gradient: subtract lr times the gradient to go downhill.")
+        fail("You stepped *up* the gradient: subtract lr times the gradient to go downhill.", tag="mae_step_uphill")
     m = len(y_batch)
     if np.allclose(new_w, w - lr * grad_w * m) and np.isclose(new_b, b - lr * grad_b * m):
-        fail("Your gradient is the *sum* over the batch; the loss is a mean, so average over the examples.")
+        fail("Your gradient is the *sum* over the batch; the loss is a mean, so average over the examples.", tag="mae_step_sum")
     if np.allclose(new_w, w - 2 * lr * grad_w) and np.isclose(new_b, b - 2 * lr * grad_b):
         fail("Your step is twice as long as it should be: the factor 2 belongs to the derivative of a "
-             "square, and there is no square in this loss.")
+             "square, and there is no square in this loss.", tag="mae_step_factor_two")
     check_close(new_w, want_w, "new_w", rtol=1e-6, atol=1e-9,
                 hint="Work out dL/dy_hat for one example of |y_hat - y| first, then apply the chain rule.")
     check_close(new_b, want_b, "new_b", rtol=1e-6, atol=1e-9)
@@ -174,25 +174,25 @@ def check_chain_rule(grad_fn: Callable, x=1.5, y=2.0, w1=0.8, b1=-0.5, w2=1.2, b
     __tracebackhide__ = True
     result = check_implemented(grad_fn, "`chain_rule_grads`", x, y, w1, b1, w2, b2)
     if not isinstance(result, tuple) or len(result) != 2:
-        fail("`chain_rule_grads` should return a tuple of two numbers: (dL_dw1, dL_dw2).")
+        fail("`chain_rule_grads` should return a tuple of two numbers: (dL_dw1, dL_dw2).", tag="chain_not_pair")
     dw1 = float(check_finite(result[0], "dL_dw1"))
     dw2 = float(check_finite(result[1], "dL_dw2"))
     want_w1, want_w2 = reference_chain_rule(x, y, w1, b1, w2, b2)
     if np.isclose(dw1, -want_w1) and np.isclose(dw2, -want_w2):
-        fail("Both derivatives have the wrong sign: dL/dy_hat is 2 * (y_hat - y), not 2 * (y - y_hat).")
+        fail("Both derivatives have the wrong sign: dL/dy_hat is 2 * (y_hat - y), not 2 * (y - y_hat).", tag="chain_sign")
     check_close(dw2, want_w2, "dL_dw2", rtol=1e-5, atol=1e-8,
                 hint="Check the forward pass first: z, h and y_hat for these inputs.")
     if np.isclose(dw1, want_w1 / x):
-        fail("dL_dw1 is missing the last factor of the chain, the derivative of z with respect to w1.")
+        fail("dL_dw1 is missing the last factor of the chain, the derivative of z with respect to w1.", tag="chain_missing_dz_dw1")
     pre = w1 * x + b1
     if np.isclose(dw1, want_w1 / (_sigmoid(pre) * (1 - _sigmoid(pre))) * (1 - np.tanh(pre) ** 2)):
-        fail("dL_dw1 uses the derivative of tanh; this network's hidden unit is a sigmoid.")
+        fail("dL_dw1 uses the derivative of tanh; this network's hidden unit is a sigmoid.", tag="chain_tanh")
     h = _sigmoid(w1 * x + b1)
     if np.isclose(dw1, want_w1 / (1 - h)) or np.isclose(dw1, want_w1 / (h * (1 - h))):
-        fail("dL_dw1 uses a wrong derivative of the sigmoid.")
+        fail("dL_dw1 uses a wrong derivative of the sigmoid.", tag="chain_sigmoid_derivative")
     if np.isclose(dw1, want_w1 / w2):
         fail("dL_dw1 is missing the factor through the output layer, the derivative of y_hat with "
-             "respect to h.")
+             "respect to h.", tag="chain_missing_output_factor")
     check_close(dw1, want_w1, "dL_dw1", rtol=1e-5, atol=1e-8,
                 hint="Write down every link of the chain from L back to w1 and check each one.")
 
@@ -208,13 +208,13 @@ def check_max_stable_lr(fn: Callable, X=None) -> None:
     want = reference_max_stable_lr(X)
     if np.isclose(value, want / 2, rtol=1e-6):
         fail("Your limit is the one for the full MSE; this question's loss has a factor 1/2 in front, "
-             "which changes its curvature.")
+             "which changes its curvature.", tag="stable_lr_full_mse")
     no_bias = float(2 / np.linalg.eigvalsh(X.T @ X / len(X)).max())
     if np.isclose(value, no_bias, rtol=1e-6) or np.isclose(value, no_bias / 2, rtol=1e-6):
         fail("Your limit ignores the bias b: the model has a parameter for it, so it belongs in the "
-             "curvature too.")
+             "curvature too.", tag="stable_lr_no_bias")
     if np.isclose(value, want * len(X), rtol=1e-6) or np.isclose(value, want / len(X), rtol=1e-6):
-        fail("Your limit is off by a factor n: the loss is a mean over the examples, not a sum.")
+        fail("Your limit is off by a factor n: the loss is a mean over the examples, not a sum.", tag="stable_lr_factor_n")
     check_close(value, want, "`max_stable_lr(X)`", rtol=1e-6,
                 hint="Which matrix describes the curvature of this loss, and how does it bound the step?")
 
@@ -240,26 +240,26 @@ def check_choose_lr(fn: Callable, sweep: pd.DataFrame | None = None) -> None:
     value = call_for_number(fn, "`choose_lr`", sweep.copy(), hint=" (one of the swept learning rates)")
     options = [float(c) for c in sweep.columns]
     if not any(np.isclose(value, o) for o in options):
-        fail(f"`choose_lr` returned {value}, which is not one of the swept learning rates {options}.")
+        fail(f"`choose_lr` returned {value}, which is not one of the swept learning rates {options}.", tag="choose_lr_not_swept")
     last = sweep.iloc[-1].astype(float)
     if not np.isfinite(last[options[int(np.argmin([abs(value - o) for o in options]))]]):
-        fail(f"`choose_lr` picked {value}, whose run diverged (NaN): a diverged run has no usable model.")
+        fail(f"`choose_lr` picked {value}, whose run diverged (NaN): a diverged run has no usable model.", tag="choose_lr_diverged")
     best_any = float(sweep.astype(float).min().idxmin())
     want = reference_choose_lr(sweep)
     if np.isclose(value, best_any) and not np.isclose(value, want):
         fail(f"`choose_lr` picked {value}, the lowest validation loss at *some* epoch; the question asks for "
-             "the model you have after the last epoch.")
+             "the model you have after the last epoch.", tag="choose_lr_best_any_epoch")
     if not np.isclose(value, want):
-        fail(f"`choose_lr` picked {value}, but another learning rate ends with a lower validation loss.")
+        fail(f"`choose_lr` picked {value}, but another learning rate ends with a lower validation loss.", tag="choose_lr_not_final_best")
 
 
 # ----------------------------------------------------------------------------- question 7
 def _history_dict(history: Any, what: str = "`history`") -> dict:
     if history is None:
-        fail(f"{what} is still None: store the result of `model.fit(...)` in it.")
+        fail(f"{what} is still None: store the result of `model.fit(...)` in it.", tag="history_none")
     values = getattr(history, "history", history)
     if not isinstance(values, dict) or "loss" not in values:
-        fail(f"{what} should be what `model.fit` returns (a Keras History), not a {type(history).__name__}.")
+        fail(f"{what} should be what `model.fit` returns (a Keras History), not a {type(history).__name__}.", tag="history_not_history")
     return values
 
 
@@ -278,7 +278,7 @@ def model_mae(model: Any, X, y, what: str = "`model`") -> float:
     predictions = predict_or_fail(model, X, f"`{what}.predict(X)` failed")
     if predictions.shape not in {(len(y),), (len(y), 1)}:
         fail(f"Your model outputs shape {predictions.shape} for {len(y)} wines; "
-             "the last layer should give one predicted quality per wine.")
+             "the last layer should give one predicted quality per wine.", tag="model_output_shape")
     predictions = check_finite(predictions.reshape(-1), "The model's predictions")
     return float(np.mean(np.abs(predictions - y)))
 
@@ -293,15 +293,15 @@ def check_beats_least_squares(model: Any, history: Any, X_train, y_train, X_eval
     """
     __tracebackhide__ = True
     if model is None:
-        fail("`model` is still None: build a Keras model and store it in `model`.")
+        fail("`model` is still None: build a Keras model and store it in `model`.", tag="model_none")
     if not hasattr(model, "predict") or not hasattr(model, "fit"):
-        fail(f"`model` should be a Keras model, but it is a {type(model).__name__}.")
+        fail(f"`model` should be a Keras model, but it is a {type(model).__name__}.", tag="model_not_keras")
     values = _history_dict(history)
     epochs = len(values["loss"])
     if epochs > max_epochs:
-        fail(f"Your model trained for {epochs} epochs; the budget is at most {max_epochs}.")
+        fail(f"Your model trained for {epochs} epochs; the budget is at most {max_epochs}.", tag="epochs_over_budget")
     if "val_loss" not in values:
-        fail("`history` has no validation loss: pass `validation_data=(X_val, y_val)` to `model.fit`.")
+        fail("`history` has no validation loss: pass `validation_data=(X_val, y_val)` to `model.fit`.", tag="history_no_validation")
     mae = model_mae(model, X_eval, y_eval)
     baseline = least_squares_mae(X_train, y_train, X_eval, y_eval)
     if not mae <= baseline - margin:  # fails closed: a NaN on either side fails

@@ -169,17 +169,17 @@ def check_diagnose(fn: Callable, cases: list | None = None) -> None:
     __tracebackhide__ = True
     if not callable(fn):
         fail(f"`diagnose` should be a function of a run's history, but it is a {type(fn).__name__}: it must "
-             "label any run, not only the three plotted.")
+             "label any run, not only the three plotted.", tag="diagnose_not_function")
     for history, baseline, why in (_diagnosis_cases() if cases is None else cases):
         got = check_implemented(fn, "`diagnose`", {k: list(v) for k, v in history.items()}, float(baseline))
         if got is None:
-            fail("`diagnose` returned None: did you forget `return`?")
+            fail("`diagnose` returned None: did you forget `return`?", tag="diagnose_none")
         if not isinstance(got, str) or normalise_label(got) not in LABELS:
-            fail(f"`diagnose` returned {got!r:.40}; it should return one of the strings {list(LABELS)}.")
+            fail(f"`diagnose` returned {got!r:.40}; it should return one of the strings {list(LABELS)}.", tag="diagnose_bad_label")
         want = reference_diagnosis(history, baseline)
         if normalise_label(got) != want:
             n = len(history["val_loss"])
-            fail(f"`diagnose` labels a run of {n} epochs {got!r}, which is not right: {why}.")
+            fail(f"`diagnose` labels a run of {n} epochs {got!r}, which is not right: {why}.", tag="diagnose_wrong")
 
 # ----------------------------------------------------------------------------- question 2
 def reference_early_stopping(val_loss, patience: int, min_delta: float = 0.0) -> tuple[int, int]:
@@ -212,13 +212,13 @@ def _example_history() -> dict:
 def _epoch_pair(result: Any, what: str) -> tuple[int, int]:
     __tracebackhide__ = True
     if result is None:
-        fail(f"{what} returned None: did you forget `return`?")
+        fail(f"{what} returned None: did you forget `return`?", tag="epochs_none")
     if not isinstance(result, tuple) or len(result) != 2:
         fail(f"{what} should return a tuple of two epochs, (last_epoch, restored_epoch), "
-             f"not {type(result).__name__}.")
+             f"not {type(result).__name__}.", tag="epochs_not_pair")
     for name, value in zip(("last_epoch", "restored_epoch"), result):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            fail(f"{what}: {name} should be a whole number (an int), not a {type(value).__name__}.")
+            fail(f"{what}: {name} should be a whole number (an int), not a {type(value).__name__}.", tag="epochs_not_int")
     return int(result[0]), int(result[1])
 
 
@@ -240,24 +240,24 @@ def check_early_stopping_epochs(fn: Callable, history: Mapping | None = None, pa
         n = len(hist["val_loss"])
         if got == (want[0] - 1, want[1] - 1):
             fail(f"{what} returned {got}: both epochs are one too small. Count epochs from 1, as Keras's "
-                 "log and history_frame do, not from 0 as Python's positions do.")
+                 "log and history_frame do, not from 0 as Python's positions do.", tag="epochs_from_zero")
         if "loss" in hist and got == reference_early_stopping(hist["loss"], pat, delta):
             fail(f"{what} returned {got}, which is what the *training* loss would give. EarlyStopping "
-                 "here monitors the validation loss.")
+                 "here monitors the validation loss.", tag="train_curve_read")
         if got == reference_early_stopping(hist["val_loss"], pat, 0.0):
             fail(f"{what} returned {got}: an epoch counts as an improvement only if it beats the best "
-                 "value so far by more than min_delta.")
+                 "value so far by more than min_delta.", tag="min_delta_ignored")
         if got[1] == want[1] and got[0] in (want[0] - 1, want[0] + 1):
             fail(f"{what}: the restored epoch is right but training stops one epoch "
                  f"{'too early' if got[0] < want[0] else 'too late'}. Training stops once `patience` "
-                 "epochs in a row have brought no improvement.")
+                 "epochs in a row have brought no improvement.", tag="stop_epoch_off_by_one")
         if got[0] == want[0] and got[1] == int(np.argmin(hist["val_loss"])) + 1:
             fail(f"{what}: the last epoch is right, but the weights restored are those of the last epoch "
-                 "that counted as an improvement (by more than min_delta), which need not be the lowest value.")
+                 "that counted as an improvement (by more than min_delta), which need not be the lowest value.", tag="restored_epoch_wrong")
         if want[0] == n and got[0] != n:
             fail(f"{what} returned {got}, but in this history the patience never runs out: training then "
-                 "runs to the last epoch.")
-        fail(f"{what} returned {got} for patience={pat}, min_delta={delta}, which is not right.")
+                 "runs to the last epoch.", tag="patience_never_runs_out")
+        fail(f"{what} returned {got} for patience={pat}, min_delta={delta}, which is not right.", tag="epochs_wrong")
 
 
 # ----------------------------------------------------------------------------- question 3
@@ -301,20 +301,20 @@ def check_l2_penalty(fn: Callable, weights=None, lam: float = 0.01) -> None:
         everything = [w.astype(float) for w in ws]
         if np.isclose(got, lam_ * sum(np.sum(w**2) for w in everything), rtol=1e-4):
             fail("`l2_penalty` also penalises the biases (the 1-D arrays); kernel_regularizer penalises "
-                 "only each layer's kernel, its weight matrix.")
+                 "only each layer's kernel, its weight matrix.", tag="l2_biases_penalised")
         if np.isclose(got, want / lam_, rtol=1e-4):
-            fail("`l2_penalty` does not multiply by the strength `lam`.")
+            fail("`l2_penalty` does not multiply by the strength `lam`.", tag="l2_no_lam")
         if np.isclose(got, want / 2, rtol=1e-4):
-            fail("`l2_penalty` is half of Keras's: Keras's L2 has no factor 1/2.")
+            fail("`l2_penalty` is half of Keras's: Keras's L2 has no factor 1/2.", tag="l2_half")
         if np.isclose(got, lam_ * sum(np.sqrt(np.sum(w**2)) for w in kernels), rtol=1e-4):
-            fail("`l2_penalty` uses the length of each kernel; the penalty uses the *squared* weights.")
+            fail("`l2_penalty` uses the length of each kernel; the penalty uses the *squared* weights.", tag="l2_norm_not_squared")
         if np.isclose(got, lam_ * sum(np.mean(w**2) for w in kernels), rtol=1e-4):
-            fail("`l2_penalty` averages the squared weights; the penalty sums them.")
+            fail("`l2_penalty` averages the squared weights; the penalty sums them.", tag="l2_mean")
         if np.isclose(got, lam_ * sum(np.sum(np.abs(w)) for w in kernels), rtol=1e-4):
-            fail("`l2_penalty` sums the absolute weights, which is an L1 penalty, not L2.")
+            fail("`l2_penalty` sums the absolute weights, which is an L1 penalty, not L2.", tag="l2_is_l1")
         if any(np.isclose(got, lam_ * np.sum(w**2), rtol=1e-4) for w in kernels):
-            fail("`l2_penalty` counts only one kernel; every layer's kernel adds its own penalty.")
-        fail(f"`l2_penalty` returned {got:.6g} for these weights and lam={lam_}, which is not right.")
+            fail("`l2_penalty` counts only one kernel; every layer's kernel adds its own penalty.", tag="l2_one_kernel")
+        fail(f"`l2_penalty` returned {got:.6g} for these weights and lam={lam_}, which is not right.", tag="l2_wrong")
     if weights is None:
         for seed, sizes, lams in _PER_LAYER_CASES:
             check_l2_penalty_per_layer(fn, _example_weights(seed, sizes), lams)
@@ -374,28 +374,28 @@ def check_regularised_layers(model: Any, lam: float, *, what: str = "The model",
     hidden_regs, output_regs = regs[:-1], regs[-1]
     if any(r["activity"] is not None for r in regs) and not any(r["kernel"] is not None for r in hidden_regs):
         fail(f"{what} uses activity_regularizer, which penalises a layer's outputs, not its weights; "
-             "the exercise asks for a penalty on the weights (the kernel).")
+             "the exercise asks for a penalty on the weights (the kernel).", tag="activity_regularizer")
     if all(r["kernel"] is None for r in hidden_regs) and output_regs["kernel"] is not None:
-        fail(f"{what} regularises only the output layer; the exercise asks for a penalty on every hidden layer.")
+        fail(f"{what} regularises only the output layer; the exercise asks for a penalty on every hidden layer.", tag="output_layer_only")
     if all(r["kernel"] is None for r in hidden_regs) and any(r["bias"] is not None for r in regs):
-        fail(f"{what} penalises biases (bias_regularizer); the exercise asks for a penalty on the kernels.")
+        fail(f"{what} penalises biases (bias_regularizer); the exercise asks for a penalty on the kernels.", tag="bias_regularizer")
     for i, r in enumerate(hidden_regs):
         if r["kernel"] is None:
             fail(f"The {ordinal(i)} hidden layer of {_lower(what)} has no kernel_regularizer: every hidden "
-                 "layer needs its own penalty.")
+                 "layer needs its own penalty.", tag="hidden_layer_unregularised")
     if output_regs["kernel"] is not None:
-        fail(f"{what} also penalises the output layer's kernel; the exercise asks for the hidden layers only.")
+        fail(f"{what} also penalises the output layer's kernel; the exercise asks for the hidden layers only.", tag="output_layer_penalised")
     if any(r["activity"] is not None or r["bias"] is not None for r in regs):
-        fail(f"{what} has an activity_regularizer or bias_regularizer as well; penalise the kernels only.")
+        fail(f"{what} has an activity_regularizer or bias_regularizer as well; penalise the kernels only.", tag="extra_regularizer")
     l1 = [_strengths(r["kernel"])[0] for r in hidden_regs]
     if any(v > 0 for v in l1):
-        fail(f"{what} uses an L1 penalty (the sum of absolute weights); the exercise asks for L2.")
+        fail(f"{what} uses an L1 penalty (the sum of absolute weights); the exercise asks for L2.", tag="l1_regularizer")
     penalty = kernel_penalty(model)
     want = float(sum(lam * np.sum(np.asarray(layer.kernel, float) ** 2) for layer in dense[:-1]))
     if not np.isclose(penalty, want, rtol=1e-4, atol=1e-9):
         fail(f"The penalty of {_lower(what)} in model.losses is "
              f"{penalty:.5g}, which does not match an L2 penalty of strength lam={lam} on the hidden "
-             "kernels. Does the strength come from the argument `lam`?")
+             "kernels. Does the strength come from the argument `lam`?", tag="penalty_not_l2")
 
 
 def check_build_regularised(build: Callable, lams=(0.01, 0.003), output_bias: float | None = None) -> None:
@@ -405,14 +405,14 @@ def check_build_regularised(build: Callable, lams=(0.01, 0.003), output_bias: fl
     for lam in lams:
         model = check_implemented(build, "`build_regularised`", lam)
         if model is None:
-            fail("`build_regularised` returned None: did you forget `return model`?")
+            fail("`build_regularised` returned None: did you forget `return model`?", tag="build_none")
         what = f"The model of build_regularised({lam})"
         check_regularised_layers(model, lam, what=what)
         if output_bias is not None:
             bias = float(np.asarray(model.layers[-1].bias, dtype=float).reshape(-1)[0])
             if abs(bias - output_bias) > 0.01:
                 fail(f"The output bias of {_lower(what)} starts at {bias:.3g}; start it at the mean "
-                     "training quality, so that training does not spend its first epochs getting there.")
+                     "training quality, so that training does not spend its first epochs getting there.", tag="output_bias_start")
 
 
 # ----------------------------------------------------------------------------- question 5
@@ -420,10 +420,10 @@ def history_dict(history: Any, what: str = "`history`") -> dict:
     """The dict of lists inside a Keras ``History`` (or the dict itself)."""
     __tracebackhide__ = True
     if history is None:
-        fail(f"{what} is still None: store the result of `model.fit(...)` in it.")
+        fail(f"{what} is still None: store the result of `model.fit(...)` in it.", tag="history_none")
     values = getattr(history, "history", history)
     if not isinstance(values, Mapping) or "loss" not in values:
-        fail(f"{what} should be what `model.fit` returns (a Keras History), not a {type(history).__name__}.")
+        fail(f"{what} should be what `model.fit` returns (a Keras History), not a {type(history).__name__}.", tag="history_not_history")
     return {key: [float(v) for v in value] for key, value in values.items()}
 
 
@@ -435,9 +435,9 @@ def _predict(model: Any, X, what: str = "`model`") -> np.ndarray:
     except Exception as error:  # a wrong input shape, a model that is not a model ...
         problem = f"{type(error).__name__}: {error}".strip()[:300]
     if problem is not None:
-        fail(f"{what}.predict(X_val) failed: {problem}")
+        fail(f"{what}.predict(X_val) failed: {problem}", tag="predict_failed_val")
     if predictions.shape not in {(len(X),), (len(X), 1)}:
-        fail(f"{what} outputs shape {predictions.shape} for {len(X)} wines; end it with Dense(1).")
+        fail(f"{what} outputs shape {predictions.shape} for {len(X)} wines; end it with Dense(1).", tag="output_shape")
     return check_finite(predictions.reshape(-1), f"The predictions of {what}")
 
 
@@ -460,7 +460,7 @@ def check_early_stopped(model: Any, history: Any, X_val, y_val, *, max_epochs: i
     """
     __tracebackhide__ = True
     if model is None:
-        fail("`model` is still None: build, compile and train a Keras model and store it in `model`.")
+        fail("`model` is still None: build, compile and train a Keras model and store it in `model`.", tag="model_none")
     values = history_dict(history)
     key = mae_key(values)
     if key is None:
@@ -468,31 +468,31 @@ def check_early_stopped(model: Any, history: Any, X_val, y_val, *, max_epochs: i
              "(`metrics=[...]`).", tag="no_mae_metric")
     if f"val_{key}" not in values:
         fail("`history` has no validation values: pass validation data to `fit`. Without it early "
-             "stopping has nothing to watch, and Keras only warns.")
+             "stopping has nothing to watch, and Keras only warns.", tag="history_no_validation")
     params = getattr(history, "params", None) or {}
     if params.get("epochs") not in (None, max_epochs):
         fail(f"Call `fit` with epochs={max_epochs}, the limit that early stopping should stop before "
-             f"(you passed epochs={params.get('epochs')}).")
+             f"(you passed epochs={params.get('epochs')}).", tag="epochs_limit_wrong")
     epochs = len(values["loss"])
     if epochs >= max_epochs:
         fail(f"Training ran all {epochs} epochs: early stopping never stopped it. Does it watch the validation "
-             "MAE? The training loss and training MAE keep falling, so monitor=\"loss\" rarely stops.")
+             "MAE? The training loss and training MAE keep falling, so monitor=\"loss\" rarely stops.", tag="early_stopping_never_stopped")
     val_mae = np.asarray(values[f"val_{key}"], float)
     mae = float(np.mean(np.abs(_predict(model, X_val) - np.asarray(y_val, float))))
     if np.isclose(mae, val_mae.min(), rtol=2e-4, atol=1e-5):
         if mae >= target_mae:
             fail(f"Your model's validation MAE is {mae:.3f}; the target is below {target_mae}. Start the "
-                 "output at the mean quality and give the network enough capacity.")
+                 "output at the mean quality and give the network enough capacity.", tag="val_mae_high")
         return
     if np.isclose(mae, val_mae[-1], rtol=2e-4, atol=1e-5):
         fail("Your model has the weights of the last epoch, not of the best one: set "
-             "restore_best_weights=True.")
+             "restore_best_weights=True.", tag="last_epoch_weights")
     if "val_loss" in values and np.isclose(mae, val_mae[int(np.argmin(values["val_loss"]))], rtol=2e-4, atol=1e-5):
         fail("Your model has the weights of the epoch with the lowest validation *loss*; the exercise asks "
-             "for the lowest validation MAE. Which quantity does your callback monitor?")
+             "for the lowest validation MAE. Which quantity does your callback monitor?", tag="monitors_val_loss")
     fail(f"Your model's validation MAE is {mae:.4f}, but the lowest val_mae in `history` is "
          f"{val_mae.min():.4f}: the weights restored are not those of the best epoch. Monitor the "
-         "validation MAE, keep min_delta at 0 and restore the best weights.")
+         "validation MAE, keep min_delta at 0 and restore the best weights.", tag="weights_not_best")
 
 
 # ----------------------------------------------------------------------------- question 6
@@ -533,13 +533,13 @@ def check_weight_decay(model_plain: Any, model_l2: Any, X_val, y_val, *, lam: fl
     __tracebackhide__ = True
     for name, model in (("model_plain", model_plain), ("model_l2", model_l2)):
         if model is None:
-            fail(f"`{name}` is still None: build it with build_regularised and train it.")
+            fail(f"`{name}` is still None: build it with build_regularised and train it.", tag="decay_model_none")
     if model_plain is model_l2:
-        fail("`model_plain` and `model_l2` are the same object; build and train two separate models.")
+        fail("`model_plain` and `model_l2` are the same object; build and train two separate models.", tag="decay_same_model")
     check_regularised_layers(model_l2, lam, what="`model_l2`")
     check_dense_stack(model_plain, 11, (64, 64, 1), ("relu", "relu", None), what="`model_plain`")
     if kernel_penalty(model_plain) > 1e-12:
-        fail("`model_plain` has a penalty in model.losses; build it with lam=0.")
+        fail("`model_plain` has a penalty in model.losses; build it with lam=0.", tag="plain_model_penalised")
     steps = {name: training_steps(model) for name, model in (("model_plain", model_plain), ("model_l2", model_l2))}
     for name, count in steps.items():
         if count == 0:

@@ -72,10 +72,10 @@ _Q1_U = np.array([[0.10, 0.80, 0.35, 0.60], [0.05, 0.45, 0.90, 0.20], [0.70, 0.1
 def _array_result(value: Any, shape: tuple, what: str) -> np.ndarray:
     __tracebackhide__ = True
     if value is None:
-        fail(f"{what} returned None: did you forget `return`?")
+        fail(f"{what} returned None: did you forget `return`?", tag="returned_none")
     array = check_finite(value, f"What {what} returned")
     if array.shape != shape:
-        fail(f"{what} returned an array of shape {array.shape}; it should have the shape of x, {shape}.")
+        fail(f"{what} returned an array of shape {array.shape}; it should have the shape of x, {shape}.", tag="result_shape")
     return array
 
 
@@ -91,26 +91,26 @@ def check_dropout(dropout_fn: Callable, x=None, u=None, rate: float = 0.25) -> N
     if not np.allclose(got, want):
         if np.allclose(got, np.where(keep, x, 0.0)):
             fail("`dropout` zeroes the right values but does not rescale the ones it keeps: the mean of the "
-                 "layer's output would shrink during training.")
+                 "layer's output would shrink during training.", tag="dropout_no_rescale")
         if np.allclose(got, np.where(~keep, x / (1 - rate), 0.0)) or np.allclose(got, np.where(~keep, x / rate, 0.0)) \
                 or np.allclose(got, np.where(~keep, x, 0.0)):
             fail("`dropout` keeps the values it should drop: a value is dropped where u < rate, "
-                 "so `rate` is the probability of dropping, not of keeping.")
+                 "so `rate` is the probability of dropping, not of keeping.", tag="dropout_keeps_dropped")
         if np.allclose(got, np.where(keep, x / rate, 0.0)):
             fail("`dropout` rescales the kept values by the wrong factor (it divides by the drop rate): "
-                 "the rescaling must keep each value's expected size unchanged.")
+                 "the rescaling must keep each value's expected size unchanged.", tag="dropout_divides_by_rate")
         if np.allclose(got, np.where(keep, x * (1 - rate), 0.0)):
             fail("`dropout` multiplies the kept values where it should make up for the dropped ones: "
-                 "the expected value of each output must equal its input.")
+                 "the expected value of each output must equal its input.", tag="dropout_multiplies")
         if np.count_nonzero(got == 0) != np.count_nonzero(~keep) or np.any(got[~keep] != 0):
             fail("`dropout` does not zero exactly the values where u < rate; use the given `u`, "
-                 "not new random numbers.")
-        fail("`dropout` returns the wrong values for the kept entries.")
+                 "not new random numbers.", tag="dropout_new_random")
+        fail("`dropout` returns the wrong values for the kept entries.", tag="dropout_kept_wrong")
     got = _array_result(check_implemented(dropout_fn, what, x.copy(), rate, u.copy(), False), x.shape,
                         f"{what}(..., training=False)")
     if not np.allclose(got, x):
         fail("With training=False, `dropout` changes its input: at prediction time dropout must do nothing "
-             "(and no rescaling either, because the training outputs were already rescaled).")
+             "(and no rescaling either, because the training outputs were already rescaled).", tag="dropout_at_inference")
 
 
 # ----------------------------------------------------------------------------- question 2
@@ -146,7 +146,7 @@ def check_batchnorm_train(bn_fn: Callable, x=None, gamma=None, beta=None, moving
     result = check_implemented(bn_fn, "`batchnorm_train`", *args, momentum, epsilon)
     if not isinstance(result, (tuple, list)) or len(result) != 3:
         fail("`batchnorm_train` should return a tuple of three arrays: "
-             "(output, new_moving_mean, new_moving_var).")
+             "(output, new_moving_mean, new_moving_var).", tag="bn_train_not_triple")
     out = _array_result(result[0], x.shape, "`batchnorm_train` (the output)")
     units = (x.shape[-1],)
     axes = tuple(range(x.ndim - 1))
@@ -161,7 +161,7 @@ def check_batchnorm_train(bn_fn: Callable, x=None, gamma=None, beta=None, moving
     new_var = check_finite(result[2], "new_moving_var")
     for value, name in ((new_mean, "new_moving_mean"), (new_var, "new_moving_var")):
         if value.shape != units:
-            fail(f"{name} has shape {value.shape}; it should have one value per unit, shape {units}.")
+            fail(f"{name} has shape {value.shape}; it should have one value per unit, shape {units}.", tag="bn_train_stat_shape")
     want_out, want_mean, want_var = reference_batchnorm_train(x, gamma, beta, moving_mean, moving_var,
                                                               momentum, epsilon)
     gamma, beta = np.asarray(gamma, dtype=float), np.asarray(beta, dtype=float)
@@ -170,35 +170,35 @@ def check_batchnorm_train(bn_fn: Callable, x=None, gamma=None, beta=None, moving
         rows = (x - x.mean(axis=-1, keepdims=True)) / np.sqrt(x.var(axis=-1, keepdims=True) + epsilon)
         if np.allclose(out, gamma * rows + beta, atol=1e-6):
             fail("The output standardises each example (row); batch normalisation standardises each unit "
-                 "(column) over the examples of the batch.")
+                 "(column) over the examples of the batch.", tag="bn_per_example")
         if np.allclose(out, gamma * (x - mu) / np.sqrt(x.var(axis=axes, ddof=1) + epsilon) + beta, atol=1e-6):
             fail("The output uses the sample variance (dividing by m - 1); batch normalisation, like "
-                 "np.var, divides by the batch size m.")
+                 "np.var, divides by the batch size m.", tag="bn_sample_variance")
         if np.allclose(out, gamma * (x - mu) / np.sqrt(var) + beta, atol=1e-6):
-            fail("The output ignores epsilon.")
+            fail("The output ignores epsilon.", tag="bn_no_epsilon")
         if np.allclose(out, (x - mu) / np.sqrt(var + epsilon), atol=1e-6):
-            fail("The output is standardised but not scaled by gamma and shifted by beta.")
+            fail("The output is standardised but not scaled by gamma and shifted by beta.", tag="bn_no_gamma_beta")
         if np.allclose(out, gamma * (x - moving_mean) / np.sqrt(np.asarray(moving_var) + epsilon) + beta,
                        atol=1e-6):
             fail("The output uses the moving averages; in training mode batch normalisation uses the "
-                 "statistics of the batch itself.")
+                 "statistics of the batch itself.", tag="bn_uses_moving")
         if np.allclose(out, gamma * (x - mu) / (var + epsilon) + beta, atol=1e-6):
-            fail("The output divides by the variance; standardising divides by a standard deviation.")
-        fail("The output of `batchnorm_train` is not right.")
+            fail("The output divides by the variance; standardising divides by a standard deviation.", tag="bn_divides_by_variance")
+        fail("The output of `batchnorm_train` is not right.", tag="bn_output_wrong")
     if not np.allclose(new_mean, want_mean, atol=1e-6) or not np.allclose(new_var, want_var, atol=1e-6):
         swapped_mean = (1 - momentum) * np.asarray(moving_mean) + momentum * mu
         if np.allclose(new_mean, swapped_mean, atol=1e-6):
             fail("The moving averages weigh the new batch with `momentum` and the old value with "
-                 "1 - momentum; it is the other way round: momentum is how much of the old value is kept.")
+                 "1 - momentum; it is the other way round: momentum is how much of the old value is kept.", tag="bn_momentum_swapped")
         if np.allclose(new_mean, mu) and np.allclose(new_var, var):
             fail("The moving averages jump to the batch's statistics; they should move only a little "
-                 "towards them.")
+                 "towards them.", tag="bn_moving_jumps")
         if np.allclose(new_mean, want_mean, atol=1e-6) and np.allclose(
                 new_var, momentum * np.asarray(moving_var) + (1 - momentum) * np.sqrt(var), atol=1e-6):
-            fail("new_moving_var averages the batch's standard deviation; it should average the variance.")
+            fail("new_moving_var averages the batch's standard deviation; it should average the variance.", tag="bn_moving_var_of_std")
         if np.allclose(new_mean, want_mean, atol=1e-6):
-            fail("new_moving_mean is right but new_moving_var is not.")
-        fail("new_moving_mean is not right.")
+            fail("new_moving_mean is right but new_moving_var is not.", tag="bn_moving_var_wrong")
+        fail("new_moving_mean is not right.", tag="bn_moving_mean_wrong")
 
 
 # ----------------------------------------------------------------------------- question 3
@@ -212,30 +212,30 @@ def check_bn_affine(affine_fn: Callable, gamma=None, beta=None, moving_mean=None
     args = [np.asarray(a, dtype=float) for a in (gamma, beta, moving_mean, moving_var)]
     result = check_implemented(affine_fn, "`bn_affine`", *[a.copy() for a in args], epsilon)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        fail("`bn_affine` should return a tuple of two arrays: (scale, shift).")
+        fail("`bn_affine` should return a tuple of two arrays: (scale, shift).", tag="affine_not_pair")
     units = args[0].shape
     scale, shift = (check_finite(r, name) for r, name in zip(result, ("scale", "shift")))
     for value, name in ((scale, "scale"), (shift, "shift")):
         if value.shape != units:
-            fail(f"{name} has shape {value.shape}; it should have one value per unit, shape {units}.")
+            fail(f"{name} has shape {value.shape}; it should have one value per unit, shape {units}.", tag="affine_shape")
     gamma, beta, mean, var = args
     want_scale, want_shift = reference_bn_affine(gamma, beta, mean, var, epsilon)
     if not np.allclose(scale, want_scale, atol=1e-7):
         if np.allclose(scale, gamma / np.sqrt(var), atol=1e-7):
-            fail("scale ignores epsilon.")
+            fail("scale ignores epsilon.", tag="affine_scale_no_epsilon")
         if np.allclose(scale, gamma / (var + epsilon), atol=1e-7):
-            fail("scale divides by the variance; standardising divides by a standard deviation.")
+            fail("scale divides by the variance; standardising divides by a standard deviation.", tag="affine_scale_variance")
         if np.allclose(scale, 1 / np.sqrt(var + epsilon), atol=1e-7):
-            fail("scale forgets gamma.")
-        fail("scale is not right: scale * x + shift should give the layer's output in inference mode.")
+            fail("scale forgets gamma.", tag="affine_scale_no_gamma")
+        fail("scale is not right: scale * x + shift should give the layer's output in inference mode.", tag="affine_scale_wrong")
     if not np.allclose(shift, want_shift, atol=1e-7):
         if np.allclose(shift, beta + want_scale * mean, atol=1e-7):
-            fail("shift has the wrong sign for the mean: the moving mean is subtracted before scaling.")
+            fail("shift has the wrong sign for the mean: the moving mean is subtracted before scaling.", tag="affine_shift_sign")
         if np.allclose(shift, beta - mean, atol=1e-7) or np.allclose(shift, beta - gamma * mean, atol=1e-7):
-            fail("shift subtracts the mean without scaling it like x.")
+            fail("shift subtracts the mean without scaling it like x.", tag="affine_shift_unscaled")
         if np.allclose(shift, -want_scale * mean, atol=1e-7):
-            fail("shift forgets beta.")
-        fail("shift is not right: scale * x + shift should give the layer's output in inference mode.")
+            fail("shift forgets beta.", tag="affine_shift_no_beta")
+        fail("shift is not right: scale * x + shift should give the layer's output in inference mode.", tag="affine_shift_wrong")
 
 
 # ----------------------------------------------------------------------------- question 4
@@ -247,22 +247,22 @@ def check_moving_mean_after(fn: Callable, cases=None) -> None:
     for k, batch_mean, momentum, start in cases:
         value = check_implemented(fn, "`moving_mean_after`", k, batch_mean, momentum, start)
         if value is None:
-            fail("`moving_mean_after` returned None: did you forget `return`?")
+            fail("`moving_mean_after` returned None: did you forget `return`?", tag="moving_mean_none")
         value = float(check_finite(value, "What `moving_mean_after` returned").reshape(-1)[0]) \
-            if np.size(value) == 1 else fail("`moving_mean_after` should return one number.")
+            if np.size(value) == 1 else fail("`moving_mean_after` should return one number.", tag="moving_mean_not_number")
         want = reference_moving_mean_after(k, batch_mean, momentum, start)
         if np.isclose(value, want, rtol=1e-6, atol=1e-9):
             continue
         call = f"moving_mean_after({k}, {batch_mean}, momentum={momentum}, start={start})"
         if np.isclose(value, reference_moving_mean_after(k, batch_mean, 1 - momentum, start)):
             fail(f"{call} is {value:.6g}: momentum and 1 - momentum are swapped; momentum is the "
-                 "weight of the old value.")
+                 "weight of the old value.", tag="moving_mean_momentum_swapped")
         if k > 0 and (np.isclose(value, reference_moving_mean_after(k - 1, batch_mean, momentum, start))
                       or np.isclose(value, reference_moving_mean_after(k + 1, batch_mean, momentum, start))):
-            fail(f"{call} is {value:.6g}, one step off: after k = 0 steps the moving mean is still `start`.")
+            fail(f"{call} is {value:.6g}, one step off: after k = 0 steps the moving mean is still `start`.", tag="moving_mean_off_by_one")
         if np.isclose(value, reference_moving_mean_after(k, batch_mean, momentum, 0.0)):
-            fail(f"{call} is {value:.6g}: the moving mean does not start at `start`.")
-        fail(f"{call} is {value:.6g}, which is not right.")
+            fail(f"{call} is {value:.6g}: the moving mean does not start at `start`.", tag="moving_mean_start_ignored")
+        fail(f"{call} is {value:.6g}, which is not right.", tag="moving_mean_wrong")
 
 
 # ----------------------------------------------------------------------------- question 5
@@ -275,33 +275,33 @@ def check_bn_network_params(fn: Callable, cases=None) -> None:
         call = f"count_bn_network({input_dim}, {hidden}, {outputs}, use_bias={use_bias})"
         result = check_implemented(fn, "`count_bn_network`", input_dim, list(hidden), outputs, use_bias)
         if not isinstance(result, (tuple, list)) or len(result) != 3:
-            fail("`count_bn_network` should return three whole numbers: (total, trainable, non_trainable).")
+            fail("`count_bn_network` should return three whole numbers: (total, trainable, non_trainable).", tag="count_not_triple")
         try:
             got = tuple(int(v) for v in result)
         except (TypeError, ValueError):
-            fail(f"{call} should return three whole numbers, not {result!r:.80}.")
+            fail(f"{call} should return three whole numbers, not {result!r:.80}.", tag="count_not_three_ints")
         if any(int(v) != v for v in result):
-            fail(f"{call} should return whole numbers, not {result!r:.80}.")
+            fail(f"{call} should return whole numbers, not {result!r:.80}.", tag="count_not_ints")
         total, trainable, non_trainable = want = reference_bn_network_params(input_dim, hidden, outputs, use_bias)
         if got == want:
             continue
         if got[0] != got[1] + got[2]:
             fail(f"{call} returns a total of {got[0]}, which is not trainable + non-trainable "
-                 f"({got[1]} + {got[2]}).")
+                 f"({got[1]} + {got[2]}).", tag="count_total_mismatch")
         bn = 4 * sum(hidden)
         if got[0] == total - bn // 2 and got[2] == 0:
             fail(f"{call}: you count two parameters per batch-normalised unit; the moving mean and moving "
-                 "variance are parameters too (non-trainable ones).")
+                 "variance are parameters too (non-trainable ones).", tag="count_bn_two_per_unit")
         if got[0] == total - bn:
-            fail(f"{call}: the batch normalisation layers' parameters are missing.")
+            fail(f"{call}: the batch normalisation layers' parameters are missing.", tag="count_bn_missing")
         if got[2] != non_trainable and got[0] == total:
             fail(f"{call}: the total is right but the split into trainable and non-trainable is not; "
-                 "which of a BatchNormalization layer's four parameters per unit does gradient descent train?")
+                 "which of a BatchNormalization layer's four parameters per unit does gradient descent train?", tag="count_split_wrong")
         if not use_bias and got[0] == reference_bn_network_params(input_dim, hidden, outputs, True)[0]:
-            fail(f"{call}: with use_bias=False the hidden Dense layers have no biases.")
+            fail(f"{call}: with use_bias=False the hidden Dense layers have no biases.", tag="count_biases_with_bn")
         if use_bias and got[0] == reference_bn_network_params(input_dim, hidden, outputs, False)[0] - outputs:
-            fail(f"{call}: the Dense layers' biases are missing.")
-        fail(f"{call} returns {got}, which is not right.")
+            fail(f"{call}: the Dense layers' biases are missing.", tag="count_biases_missing")
+        fail(f"{call} returns {got}, which is not right.", tag="count_wrong")
 
 
 # ----------------------------------------------------------------------------- question 6
@@ -324,44 +324,44 @@ def check_spec_model(model: Any, input_dim: int = 11, units: Sequence[int] = (64
         kinds = [type(b).__name__ for b in block]
         if i == len(dense) - 1:
             if block:
-                fail(f"Your model has a {kinds[0]} layer after the output layer; the output is the last layer.")
+                fail(f"Your model has a {kinds[0]} layer after the output layer; the output is the last layer.", tag="spec_layer_after_output")
             continue
         name = f"{ordinal(i)} hidden Dense layer"
         if kinds.count("BatchNormalization") != 1:
             fail(f"Your {name} is followed by {kinds.count('BatchNormalization')} BatchNormalization layers; "
-                 "the specification asks for exactly one per hidden layer.")
+                 "the specification asks for exactly one per hidden layer.", tag="spec_bn_count")
         if kinds.count("Dropout") != 1:
             fail(f"Your {name} is followed by {kinds.count('Dropout')} Dropout layers; the specification asks "
-                 "for exactly one per hidden layer.")
+                 "for exactly one per hidden layer.", tag="spec_dropout_count")
         if kinds[0] != "BatchNormalization":
             fail(f"Your {name} is followed by a {kinds[0]} layer; the specification puts BatchNormalization "
-                 "directly after each hidden Dense layer.")
+                 "directly after each hidden Dense layer.", tag="spec_bn_not_first")
         drop = block[kinds.index("Dropout")]
         if not np.isclose(float(drop.rate), rate):
-            fail(f"The Dropout after your {name} has rate {drop.rate}; the specification asks for {rate}.")
+            fail(f"The Dropout after your {name} has rate {drop.rate}; the specification asks for {rate}.", tag="spec_dropout_rate")
         if kinds[-1] != "Dropout":
             fail(f"Your {name}'s block ends with a {kinds[-1]} layer; the specification puts Dropout last, "
-                 "after the activation.")
+                 "after the activation.", tag="spec_dropout_not_last")
         in_dense = activation_name(layer)
         extra = [b for b in block if type(b).__name__ in ("Activation", "ReLU")]
         if in_dense not in ("linear", "relu"):
-            fail(f"Your {name} uses activation {in_dense!r}; the specification asks for ReLU.")
+            fail(f"Your {name} uses activation {in_dense!r}; the specification asks for ReLU.", tag="spec_activation_not_relu")
         if in_dense == "relu" and extra:
-            fail(f"Your {name} applies ReLU twice (in the Dense layer and in a separate layer).")
+            fail(f"Your {name} applies ReLU twice (in the Dense layer and in a separate layer).", tag="spec_relu_twice")
         if in_dense == "linear":
             if len(extra) != 1:
                 fail(f"Your {name} has no activation: give it ReLU, in the Dense layer or as an Activation "
-                     "layer after its BatchNormalization.")
+                     "layer after its BatchNormalization.", tag="spec_no_activation")
             act = extra[0]
             act_name = "relu" if isinstance(act, keras.layers.ReLU) else activation_name(act)
             if act_name != "relu":
-                fail(f"The activation after your {name} is {act_name!r}; the specification asks for ReLU.")
+                fail(f"The activation after your {name} is {act_name!r}; the specification asks for ReLU.", tag="spec_activation_layer_not_relu")
             if kinds[:3] != ["BatchNormalization", type(act).__name__, "Dropout"]:
                 fail(f"Your {name}'s block is {' -> '.join(kinds)}; the specification asks for "
-                     "BatchNormalization, then the activation, then Dropout.")
+                     "BatchNormalization, then the activation, then Dropout.", tag="spec_order_bn_act")
         elif kinds != ["BatchNormalization", "Dropout"]:
             fail(f"Your {name}'s block is {' -> '.join(kinds)}; the specification asks for BatchNormalization "
-                 "then Dropout after a Dense layer with ReLU.")
+                 "then Dropout after a Dense layer with ReLU.", tag="spec_order_bn_dropout")
 
 
 # ----------------------------------------------------------------------------- question 7
@@ -372,38 +372,38 @@ def check_rescue(model: Any, history: Any, X, y, threshold: float = 0.55, max_ep
     import keras
 
     if model is None:
-        fail("`model` is still None: build the network, train it and assign it to `model`.")
+        fail("`model` is still None: build the network, train it and assign it to `model`.", tag="rescue_model_none")
     if not isinstance(model, keras.Model):
-        fail(f"`model` should be a Keras model, but it is a {type(model).__name__}.")
+        fail(f"`model` should be a Keras model, but it is a {type(model).__name__}.", tag="rescue_not_model")
     kinds = [type(layer).__name__ for layer in model.layers]
     if "BatchNormalization" not in kinds:
-        fail("`model` has no BatchNormalization layer; this question is about what batch normalisation does.")
+        fail("`model` has no BatchNormalization layer; this question is about what batch normalisation does.", tag="rescue_no_bn")
     for banned in ("Normalization", "Rescaling", "Lambda"):
         if banned in kinds:
-            fail(f"`model` contains a {banned} layer; let BatchNormalization do the rescaling.")
+            fail(f"`model` contains a {banned} layer; let BatchNormalization do the rescaling.", tag="rescue_banned_layer")
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or type(optimizer).__name__ != "SGD":
         fail(f"`model` is compiled with {type(optimizer).__name__}; the question asks for plain "
-             "keras.optimizers.SGD(learning_rate=0.01).")
+             "keras.optimizers.SGD(learning_rate=0.01).", tag="rescue_optimizer")
     config = optimizer.get_config()
     if not np.isclose(float(config["learning_rate"]), 0.01) or float(config.get("momentum", 0.0)) != 0.0:
-        fail("The optimiser should be SGD with learning_rate=0.01 and no momentum.")
+        fail("The optimiser should be SGD with learning_rate=0.01 and no momentum.", tag="rescue_sgd_settings")
     if history is None:
-        fail("`history` is still None: store what `model.fit(...)` returns in it.")
+        fail("`history` is still None: store what `model.fit(...)` returns in it.", tag="rescue_history_none")
     values = getattr(history, "history", history)
     if not isinstance(values, dict) or "loss" not in values:
-        fail(f"`history` should be what `model.fit` returns, not a {type(history).__name__}.")
+        fail(f"`history` should be what `model.fit` returns, not a {type(history).__name__}.", tag="rescue_history_not_history")
     if len(values["loss"]) > max_epochs:
-        fail(f"Your model trained for {len(values['loss'])} epochs; the budget is at most {max_epochs}.")
+        fail(f"Your model trained for {len(values['loss'])} epochs; the budget is at most {max_epochs}.", tag="rescue_epochs_over_budget")
     if not np.all(np.isfinite(values["loss"])):
-        fail("The training loss in `history` contains NaN or infinity: training diverged.")
+        fail("The training loss in `history` contains NaN or infinity: training diverged.", tag="rescue_diverged")
     y = np.asarray(y, dtype=float)
     predictions = predict_or_fail(model, X, "`model.predict` failed on the unscaled wines")
     if predictions.shape not in {(len(y),), (len(y), 1)}:
-        fail(f"Your model outputs shape {predictions.shape} for {len(y)} wines; it should output one number each.")
+        fail(f"Your model outputs shape {predictions.shape} for {len(y)} wines; it should output one number each.", tag="rescue_output_shape")
     predictions = check_finite(predictions.reshape(-1), "The model's predictions")
     mse = float(np.mean((predictions - y) ** 2))
     if mse >= threshold:
         fail(f"Your model's {what} MSE on the unscaled wines is {mse:.3f}; the target is below {threshold}. "
              "Did you feed the model the unscaled features, train in training mode, and give batch "
-             "normalisation a chance to see the raw features?")
+             "normalisation a chance to see the raw features?", tag="rescue_mse_high")

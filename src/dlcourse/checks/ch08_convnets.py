@@ -124,10 +124,10 @@ def shift_images(X, pixels: int, seed: int = 0) -> np.ndarray:
 def _array_result(value: Any, what: str) -> np.ndarray:
     __tracebackhide__ = True
     if value is None:
-        fail(f"{what} returned None: did you forget `return`?")
+        fail(f"{what} returned None: did you forget `return`?", tag="returned_none")
     array = check_finite(value, f"What {what} returned")
     if array.ndim != 2:
-        fail(f"{what} should return a 2-D array (one feature map), but it has shape {array.shape}.")
+        fail(f"{what} should return a 2-D array (one feature map), but it has shape {array.shape}.", tag="not_2d")
     return array
 
 
@@ -153,19 +153,19 @@ def check_conv2d(conv_fn: Callable, cases: Sequence[tuple[int, int, int, str]] =
         if got.shape != want.shape:
             if stride > 1 and got.shape == reference_conv2d(image, kernel, 1, padding).shape:
                 fail(f"For {where} your output has shape {got.shape}: the stride is ignored; "
-                     "the filter should move `stride` pixels at a time.")
+                     "the filter should move `stride` pixels at a time.", tag="conv_stride_ignored")
             if padding == "same" and got.shape == reference_conv2d(image, kernel, stride, "valid").shape:
                 fail(f"For {where} your output has shape {got.shape}: with padding='same' the image "
-                     "is first surrounded by zeros.")
+                     "is first surrounded by zeros.", tag="conv_no_padding")
             fail(f"For {where} your output has shape {got.shape}, which is not the size that "
-                 "Conv2D gives.")
+                 "Conv2D gives.", tag="conv_shape_wrong")
         flipped = reference_conv2d(image, kernel[::-1, ::-1], stride, padding)
         if np.allclose(got, flipped) and not np.allclose(flipped, want):
             fail(f"For {where} you flipped the kernel: that is the convolution of mathematics, but "
-                 "Conv2D (a cross-correlation) slides the kernel as it is.")
+                 "Conv2D (a cross-correlation) slides the kernel as it is.", tag="conv_kernel_flipped")
         if not np.allclose(got, want):
             fail(f"For {where} your output has the right shape but the wrong values. Check where each "
-                 "window starts (row i * stride) and, for 'same', how many zeros go before and after.")
+                 "window starts (row i * stride) and, for 'same', how many zeros go before and after.", tag="conv_values_wrong")
 
 
 # ----------------------------------------------------------------------------- question 2
@@ -187,7 +187,7 @@ def check_max_pool(pool_fn: Callable, cases: Sequence[tuple[int, int, int | None
         if got.shape != want.shape:
             if stride is None and got.shape == reference_max_pool(x, size, 1).shape:
                 fail(f"For {where} your output has shape {got.shape}: without a stride, the window "
-                     "should move by its own size, as in Keras.")
+                     "should move by its own size, as in Keras.", tag="pool_stride_default")
             problems = []
             if got.ndim == 2:
                 for axis, (g, w, length) in enumerate(zip(got.shape, want.shape, x.shape)):
@@ -202,16 +202,18 @@ def check_max_pool(pool_fn: Callable, cases: Sequence[tuple[int, int, int | None
             square = (" The input is not square: is one axis's size computed from the other's?"
                       if got.ndim == 2 and got.shape[0] == got.shape[1] and want.shape[0] != want.shape[1]
                       else "")
-            fail(f"For {where} your output has shape {got.shape}: {why}.{square}",
-                 tag="pool_fewer_windows" if any("are lost" in p for p in problems) else "pool_output_size")
+            message = f"For {where} your output has shape {got.shape}: {why}.{square}"
+            if any("are lost" in p for p in problems):
+                fail(message, tag="pool_fewer_windows")
+            fail(message, tag="pool_output_size")
         s = size if stride is None else stride
         means = np.array([[x[i * s:i * s + size, j * s:j * s + size].mean() for j in range(want.shape[1])]
                           for i in range(want.shape[0])])
         if np.allclose(got, means):
-            fail(f"For {where} you took the mean of each window; max pooling keeps the largest value.")
+            fail(f"For {where} you took the mean of each window; max pooling keeps the largest value.", tag="pool_mean")
         if not np.allclose(got, want):
             fail(f"For {where} your output has the right shape but the wrong values. Check where each "
-                 "window starts: row i * stride, column j * stride.")
+                 "window starts: row i * stride, column j * stride.", tag="pool_values_wrong")
 
 
 # ----------------------------------------------------------------------------- question 3
@@ -231,24 +233,24 @@ def check_layer_summary(summary_fn: Callable, input_shape=(20, 18, 3), spec=SUMM
     got = check_implemented(summary_fn, "`layer_summary`", tuple(input_shape), list(spec))
     want = reference_layer_summary(input_shape, spec)
     if got is None:
-        fail("`layer_summary` returned None: did you forget `return`?")
+        fail("`layer_summary` returned None: did you forget `return`?", tag="summary_none")
     try:
         got = [(tuple(None if s is None else int(s) for s in shape), int(params))
                for shape, params in got]
     except (TypeError, ValueError):
         fail("`layer_summary` should return a list with one (shape, params) pair per layer, "
-             "for example [((20, 20, 8), 224), ...].")
+             "for example [((20, 20, 8), 224), ...].", tag="summary_not_list")
     if len(got) != len(want):
-        fail(f"`layer_summary` returned {len(got)} rows for {len(want)} layers; give one per layer.")
+        fail(f"`layer_summary` returned {len(got)} rows for {len(want)} layers; give one per layer.", tag="summary_row_count")
     shape = tuple(input_shape)
     for i, (entry, (g_shape, g_params), (w_shape, w_params)) in enumerate(zip(spec, got, want)):
         name = f"the {ordinal(i)} layer, {entry}"
         if g_shape != w_shape:
             if len(g_shape) == len(w_shape) + 1 and g_shape[1:] == w_shape:
-                fail(f"For {name} your shape {g_shape} has a batch axis; leave it out.")
+                fail(f"For {name} your shape {g_shape} has a batch axis; leave it out.", tag="summary_batch_axis")
             if entry[0] == "conv" and g_shape[-1] != entry[1]:
                 fail(f"For {name} your shape {g_shape} has {g_shape[-1]} channels; a convolution has "
-                     "one output channel per filter.")
+                     "one output channel per filter.", tag="summary_channels")
             if entry[0] == "conv" and entry[4] == "same":
                 fail(f"For {name} your output shape is {g_shape}, which is not right (its input has shape "
                      f"{shape}). With padding='same' the size depends only on the stride, for a kernel of "
@@ -259,18 +261,18 @@ def check_layer_summary(summary_fn: Callable, input_shape=(20, 18, 3), spec=SUMM
             else:
                 hint = ""
             fail(f"For {name} your output shape is {g_shape}, which is not right (its input has shape "
-                 f"{shape}).{hint}")
+                 f"{shape}).{hint}", tag="summary_shape_wrong")
         if g_params != w_params:
             if entry[0] == "conv" and g_params == w_params - entry[1]:
-                fail(f"For {name} your count {g_params} leaves out the biases, one per filter.")
+                fail(f"For {name} your count {g_params} leaves out the biases, one per filter.", tag="summary_conv_no_bias")
             if entry[0] == "conv" and g_params == entry[2] ** 2 * entry[1] + entry[1]:
                 fail(f"For {name} your count {g_params} forgets that each filter has as many channels "
-                     "as the layer's input.")
+                     "as the layer's input.", tag="summary_conv_channels")
             if entry[0] == "dense" and g_params == w_params - entry[1]:
-                fail(f"For {name} your count {g_params} leaves out the biases.")
+                fail(f"For {name} your count {g_params} leaves out the biases.", tag="summary_dense_no_bias")
             if entry[0] in ("maxpool", "flatten"):
-                fail(f"For {name} you count {g_params} parameters, but this layer has no weights.")
-            fail(f"For {name} your parameter count {g_params} is not right.")
+                fail(f"For {name} you count {g_params} parameters, but this layer has no weights.", tag="summary_params_no_weights")
+            fail(f"For {name} your parameter count {g_params} is not right.", tag="summary_params_wrong")
         shape = w_shape
 
 
@@ -283,23 +285,23 @@ def check_cross_entropy(ce_fn: Callable) -> None:
     want = reference_cross_entropy_from_logits(labels, logits)
     value = check_implemented(ce_fn, "`cross_entropy_from_logits`", labels.copy(), logits.copy())
     if value is None:
-        fail("`cross_entropy_from_logits` returned None: did you forget `return`?")
+        fail("`cross_entropy_from_logits` returned None: did you forget `return`?", tag="ce_none")
     got = np.asarray(value, dtype=float)
     if got.size != 1:
         fail(f"`cross_entropy_from_logits` should return one number (the mean over the examples), "
-             f"but it returned shape {got.shape}.")
+             f"but it returned shape {got.shape}.", tag="ce_not_scalar")
     got = float(got.reshape(()))
     if np.isclose(got, -want):
-        fail("Your loss is negative: the log of a probability is negative, so the loss needs a minus sign.")
+        fail("Your loss is negative: the log of a probability is negative, so the loss needs a minus sign.", tag="ce_negative")
     if np.isclose(got, want * len(labels)):
-        fail("You returned the sum over the examples; return the mean.")
+        fail("You returned the sum over the examples; return the mean.", tag="ce_sum")
     softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     if np.isclose(got, -np.mean(np.log(softmax[np.arange(4), labels[::-1]]))):
-        fail("You looked up the wrong probabilities: use each example's own label.")
+        fail("You looked up the wrong probabilities: use each example's own label.", tag="ce_wrong_labels")
     if np.isclose(got, -np.mean(np.log(np.exp(logits[np.arange(4), labels]) / 1.0))):
-        fail("You took the log of exp(logit) without normalising: the softmax divides by a sum.")
+        fail("You took the log of exp(logit) without normalising: the softmax divides by a sum.", tag="ce_not_normalised")
     if not np.isclose(got, want, rtol=1e-6):
-        fail(f"`cross_entropy_from_logits` gives {got:.6g} on the check's example, which is not right.")
+        fail(f"`cross_entropy_from_logits` gives {got:.6g} on the check's example, which is not right.", tag="ce_wrong")
     extreme = np.array([[1000.0, 0.0, -1000.0], [-800.0, 800.0, 0.0]])
     with np.errstate(all="ignore"):
         value = check_implemented(ce_fn, "`cross_entropy_from_logits`", np.array([2, 0]), extreme.copy())
@@ -308,10 +310,10 @@ def check_cross_entropy(ce_fn: Callable) -> None:
     if got.size != 1 or not np.isfinite(got[0]):
         fail("For very large logits, such as 1000, your loss is not a finite number: exp overflows (or a "
              "probability underflows to 0 before the log). Compute the log-probabilities without "
-             "exponentiating the raw logits.")
+             "exponentiating the raw logits.", tag="ce_overflow")
     if not np.isclose(got[0], want, rtol=1e-6):
         fail(f"For very large logits your loss is {got[0]:.6g}, which is not right: a probability may "
-             "have been rounded to 0 or 1 before the log.")
+             "have been rounded to 0 or 1 before the log.", tag="ce_large_logits_wrong")
 
 
 # ----------------------------------------------------------------------------- question 5
@@ -336,7 +338,7 @@ def _merged_layers(model) -> list[tuple[Any, str]]:
             previous = merged[-1]
             if previous[1] != "linear":
                 fail(f"Your model has a {layer.name} Activation after a layer that already has the "
-                     f"activation {previous[1]!r}.")
+                     f"activation {previous[1]!r}.", tag="activation_twice")
             previous[1] = activation_name(layer)
         elif isinstance(layer, keras.layers.ReLU) and merged:
             merged[-1][1] = "relu"
@@ -353,36 +355,36 @@ def check_spec_model(model: Any) -> None:
     import keras
 
     if model is None:
-        fail("`spec_model` is still None: build the model and assign it to `spec_model`.")
+        fail("`spec_model` is still None: build the model and assign it to `spec_model`.", tag="spec_model_none")
     if not isinstance(model, keras.Model):
-        fail(f"`spec_model` should be a Keras model, but it is a {type(model).__name__}.")
+        fail(f"`spec_model` should be a Keras model, but it is a {type(model).__name__}.", tag="spec_not_model")
     try:
         shape = tuple(model.inputs[0].shape)
     except (AttributeError, IndexError, ValueError):
-        fail("`spec_model` does not know its input shape: start it with keras.Input(shape=(32, 32, 3)).")
+        fail("`spec_model` does not know its input shape: start it with keras.Input(shape=(32, 32, 3)).", tag="spec_no_input_shape")
     if shape != (None, 32, 32, 3):
         fail(f"`spec_model` takes inputs of shape {shape}; the specification asks for 32 x 32 colour "
-             "images, that is keras.Input(shape=(32, 32, 3)).")
+             "images, that is keras.Input(shape=(32, 32, 3)).", tag="spec_input_shape")
     merged = _merged_layers(model)
     kinds = [type(layer).__name__ for layer, _ in merged]
     want_kinds = [kind for kind, _, _ in SPEC_LAYERS]
     if kinds != want_kinds:
         fail(f"`spec_model` has the layers {kinds}; the specification asks for {want_kinds} "
-             "(Activation layers may follow a layer; other extra layers may not).")
+             "(Activation layers may follow a layer; other extra layers may not).", tag="spec_layers")
     for i, ((layer, act), (kind, settings, want_act)) in enumerate(zip(merged, SPEC_LAYERS)):
         if getattr(layer, "use_bias", True) is False:
             fail(f"Your {ordinal(i)} layer ({kind}) has no bias; the specification keeps Keras's default "
-                 "use_bias=True.")
+                 "use_bias=True.", tag="spec_no_bias")
         config = layer.get_config()
         for key, want in settings.items():
             got = config.get(key)
             got = tuple(got) if isinstance(got, list) else got
             if got != want:
                 fail(f"Your {ordinal(i)} layer ({kind}) has {key}={got!r}; the specification asks "
-                     f"for {want!r}.")
+                     f"for {want!r}.", tag="spec_setting")
         if want_act is not None and act != want_act:
             fail(f"Your {ordinal(i)} layer ({kind}) uses the activation {act!r}; the specification "
-                 f"asks for {want_act!r}.")
+                 f"asks for {want_act!r}.", tag="spec_activation")
 
 
 # ----------------------------------------------------------------------------- question 6
@@ -396,10 +398,10 @@ def predicted_classes(model: Any, X) -> np.ndarray:
     except Exception as error:  # a wrong input shape, an unbuilt model ...
         problem = f"{type(error).__name__}: {error}".strip()[:400]
     if problem is not None:  # fail outside the handler: one traceback, not two
-        fail(f"`model.predict` failed on images of shape {X.shape[1:]}: {problem}")
+        fail(f"`model.predict` failed on images of shape {X.shape[1:]}: {problem}", tag="predict_failed")
     if outputs.shape != (len(X), 10):
         fail(f"Your model outputs shape {outputs.shape} for {len(X)} images; it should give ten "
-             "class scores per image.")
+             "class scores per image.", tag="predict_shape")
     return outputs.argmax(axis=1)
 
 
@@ -414,11 +416,11 @@ def check_shift_robust(model: Any, baseline: Any, X, y, pixels: int = 4, min_shi
     import keras
 
     if model is None:
-        fail("`cnn` is still None: build and train a convolutional network and store it in `cnn`.")
+        fail("`cnn` is still None: build and train a convolutional network and store it in `cnn`.", tag="cnn_none")
     if not isinstance(model, keras.Model):
-        fail(f"`cnn` should be a Keras model, but it is a {type(model).__name__}.")
+        fail(f"`cnn` should be a Keras model, but it is a {type(model).__name__}.", tag="cnn_not_model")
     if not any(isinstance(layer, keras.layers.Conv2D) for layer in _all_layers(model)):
-        fail("`cnn` has no Conv2D layer: the question asks for a convolutional network.")
+        fail("`cnn` has no Conv2D layer: the question asks for a convolutional network.", tag="cnn_no_conv")
     y = np.asarray(y).astype(int)
     clean_cnn = np.mean(predicted_classes(model, X) == y)
     clean_base = np.mean(predicted_classes(baseline, X) == y)

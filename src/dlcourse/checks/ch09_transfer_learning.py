@@ -131,63 +131,63 @@ def check_build_transfer_model(build_fn: Callable, n_classes_cases=(4, 10)) -> N
     for n_classes in n_classes_cases:
         model = check_implemented(build_fn, "`build_transfer_model`", n_classes)
         if model is None:
-            fail("`build_transfer_model` returned None: did you forget `return model`?")
+            fail("`build_transfer_model` returned None: did you forget `return model`?", tag="build_none")
         if not isinstance(model, keras.Model):
-            fail(f"`build_transfer_model` should return a Keras model, not a {type(model).__name__}.")
+            fail(f"`build_transfer_model` should return a Keras model, not a {type(model).__name__}.", tag="build_not_model")
         if not base_paths <= {v.path for v in model.weights}:
-            fail("The model does not contain the pretrained base: build it on `load_pretrained_base()`.")
+            fail("The model does not contain the pretrained base: build it on `load_pretrained_base()`.", tag="build_no_base")
         x = np.zeros((2, 28, 28, 1), dtype="float32")
         try:
             out = np.asarray(model(x, training=False))
         except Exception as exc:  # noqa: BLE001 - any failure is the student's model
-            fail(f"The model cannot read a batch of 28x28 grey images: {type(exc).__name__}: {exc}")
+            fail(f"The model cannot read a batch of 28x28 grey images: {type(exc).__name__}: {exc}", tag="build_input_fails")
         if out.ndim == 2 and len(out) == 2 and out.shape[1] != n_classes:
             fail(f"The model outputs {out.shape[1]} scores per image but n_classes is {n_classes}: "
-                 "use the argument.")
+                 "use the argument.", tag="build_n_classes_ignored")
         if out.shape != (2, n_classes):
             fail(f"For n_classes={n_classes} the model outputs shape {out.shape[1:]} per image; "
-                 "it should output one score per class.")
+                 "it should output one score per class.", tag="build_output_shape")
         if any(v.path in base_paths for v in model.trainable_weights):
-            fail("Some weights of the base are still trainable: freeze the base.")
+            fail("Some weights of the base are still trainable: freeze the base.", tag="base_trainable")
         layers_after, dense = _head_units(model)
         kinds = [_kind(layer) for layer in layers_after]
         if "Flatten" in kinds:
-            fail("The head flattens the feature maps; the exercise asks for global average pooling.")
+            fail("The head flattens the feature maps; the exercise asks for global average pooling.", tag="head_flattens")
         if "GlobalAveragePooling2D" not in kinds:
-            fail("The head has no GlobalAveragePooling2D layer after the base.")
+            fail("The head has no GlobalAveragePooling2D layer after the base.", tag="head_no_pooling")
         if len(dense) != 2:
             fail(f"The head has {len(dense)} Dense layer(s); the exercise asks for two: a hidden one "
-                 "and the output layer.")
+                 "and the output layer.", tag="head_dense_count")
         (hidden, hidden_act), (out_units, out_act) = dense
         if hidden != HIDDEN_UNITS:
-            fail(f"The hidden Dense layer has {hidden} units; the exercise asks for {HIDDEN_UNITS}.")
+            fail(f"The hidden Dense layer has {hidden} units; the exercise asks for {HIDDEN_UNITS}.", tag="head_hidden_units")
         if hidden_act != "relu":
-            fail(f"The hidden Dense layer's activation is {hidden_act!r}; the exercise asks for ReLU.")
+            fail(f"The hidden Dense layer's activation is {hidden_act!r}; the exercise asks for ReLU.", tag="head_hidden_activation")
         if out_units != n_classes:
-            fail(f"The output layer has {out_units} units but n_classes is {n_classes}: use the argument.")
+            fail(f"The output layer has {out_units} units but n_classes is {n_classes}: use the argument.", tag="head_output_units")
         if out_act != "softmax" or not np.allclose(out.sum(axis=1), 1, atol=1e-4):
-            fail("The outputs are not class probabilities: the output layer needs a softmax.")
+            fail("The outputs are not class probabilities: the output layer needs a softmax.", tag="head_no_softmax")
         want = (64 + 1) * HIDDEN_UNITS + (HIDDEN_UNITS + 1) * n_classes
         if _n_trainable(model) != want:
             fail(f"The model has {_n_trainable(model)} trainable parameters, which does not match a "
-                 "frozen base and the head the exercise describes.")
+                 "frozen base and the head the exercise describes.", tag="trainable_params_mismatch")
 
 
 def check_trainable_count(value: Any, build_fn: Callable) -> None:
     """Question 1: the number of trainable parameters of ``build_transfer_model(10)``."""
     __tracebackhide__ = True
     if value is None:
-        fail("`n_trainable` is still None: count the trainable parameters.")
+        fail("`n_trainable` is still None: count the trainable parameters.", tag="n_trainable_none")
     if isinstance(value, bool) or not float(np.asarray(value, dtype=float)).is_integer():
-        fail(f"`n_trainable` should be a whole number, not {value!r:.40}.")
+        fail(f"`n_trainable` should be a whole number, not {value!r:.40}.", tag="n_trainable_not_int")
     value = int(value)
     model = build_fn(10)
     if value == model.count_params():
         fail("That is every parameter of the model, the frozen base included; count only the "
-             "trainable ones.")
+             "trainable ones.", tag="n_trainable_counts_all")
     if value != _n_trainable(model):
         fail(f"`n_trainable` = {value} is not the number of trainable parameters of your model "
-             "for 10 classes.")
+             "for 10 classes.", tag="n_trainable_wrong")
 
 
 # ----------------------------------------------------------------------------- questions 2 and 3
@@ -202,14 +202,14 @@ def _base_arrays(model, what: str) -> dict[str, np.ndarray]:
     got = {v.path: v.numpy() for v in model.weights if v.path in want}
     if set(got) != set(want):
         fail(f"{what} does not contain the pretrained base (its weights conv1/kernel, bn1/..., are "
-             "missing): build it on `load_pretrained_base()`.")
+             "missing): build it on `load_pretrained_base()`.", tag="no_base_weights")
     return got
 
 
 def _accuracy(model, X, y) -> float:
     proba = np.asarray(model.predict(np.asarray(X, dtype="float32"), batch_size=500, verbose=0))
     if proba.ndim != 2 or proba.shape[1] != 10:
-        fail(f"The model outputs shape {proba.shape[1:]} per image; it should output 10 class scores.")
+        fail(f"The model outputs shape {proba.shape[1:]} per image; it should output 10 class scores.", tag="output_shape")
     return float(np.mean(proba.argmax(axis=1) == np.asarray(y)))
 
 
@@ -230,19 +230,19 @@ def check_head_trained(model, X_val, y_val, min_accuracy: float = 0.72) -> None:
     __tracebackhide__ = True
     keras = _keras()
     if model is None:
-        fail("`head_model` is still None: build it with `build_transfer_model` and train it.")
+        fail("`head_model` is still None: build it with `build_transfer_model` and train it.", tag="head_model_none")
     if not isinstance(model, keras.Model):
-        fail(f"`head_model` should be a Keras model, not a {type(model).__name__}.")
+        fail(f"`head_model` should be a Keras model, not a {type(model).__name__}.", tag="head_model_not_model")
     want = _pretrained_arrays()
     _check_question1_head(model, "`head_model`")
     for path, array in _base_arrays(model, "`head_model`").items():
         if not np.array_equal(array, want[path]):
             fail(f"The base's weight {path} changed during training: the base must stay frozen "
-                 "while the head trains.")
+                 "while the head trains.", tag="base_changed")
     acc = _accuracy(model, X_val, y_val)
     if acc < min_accuracy:
         fail(f"`head_model` classifies {acc:.1%} of the validation digits correctly; the exercise "
-             f"asks for at least {min_accuracy:.0%}. Has the head trained long enough?")
+             f"asks for at least {min_accuracy:.0%}. Has the head trained long enough?", tag="head_accuracy_low")
 
 
 def check_finetuned(model, X_val, y_val, min_accuracy: float = 0.75, head_model=None) -> None:
@@ -253,9 +253,9 @@ def check_finetuned(model, X_val, y_val, min_accuracy: float = 0.75, head_model=
     __tracebackhide__ = True
     keras = _keras()
     if model is None:
-        fail("`ft_model` is still None: fine-tune a model and store it in `ft_model`.")
+        fail("`ft_model` is still None: fine-tune a model and store it in `ft_model`.", tag="ft_model_none")
     if not isinstance(model, keras.Model):
-        fail(f"`ft_model` should be a Keras model, not a {type(model).__name__}.")
+        fail(f"`ft_model` should be a Keras model, not a {type(model).__name__}.", tag="ft_model_not_model")
     want = _pretrained_arrays()
     _check_question1_head(model, "`ft_model`")
     if head_model is not None:
@@ -273,16 +273,16 @@ def check_finetuned(model, X_val, y_val, min_accuracy: float = 0.75, head_model=
     for path in sorted(want):
         if "moving_" in path and not np.array_equal(got[path], want[path]):
             fail(f"The BatchNorm statistic {path} changed during fine-tuning: in Keras 3, "
-                 "`training=False` is not enough once the base is unfrozen.")
+                 "`training=False` is not enough once the base is unfrozen.", tag="bn_statistics_changed")
     changed = [p for p in want if p.endswith("/kernel") and not np.array_equal(got[p], want[p])]
     if not changed:
         fail("No convolution of the base changed: that is feature extraction, not fine-tuning. "
-             "Unfreeze some of the base and recompile before training.")
+             "Unfreeze some of the base and recompile before training.", tag="no_conv_changed")
     acc = _accuracy(model, X_val, y_val)
     if acc < min_accuracy:
         fail(f"`ft_model` classifies {acc:.1%} of the validation digits correctly; the exercise asks "
              f"for at least {min_accuracy:.0%}. A learning rate that is too large can wreck the "
-             "pretrained features.")
+             "pretrained features.", tag="ft_accuracy_low")
 
 
 # ----------------------------------------------------------------------------- question 4
@@ -290,17 +290,17 @@ def check_suspects(suspects, k: int = 100, min_share: float = 0.5) -> None:
     """Question 4: ``k`` distinct rows of the noisy set, at least half of them with flipped labels."""
     __tracebackhide__ = True
     if suspects is None:
-        fail("`suspects` is still None: rank the rows by their loss and keep the top 100.")
+        fail("`suspects` is still None: rank the rows by their loss and keep the top 100.", tag="suspects_none")
     try:
         rows = np.asarray(suspects).astype(int).reshape(-1)
     except (TypeError, ValueError):
-        fail("`suspects` should be row numbers (integers).")
+        fail("`suspects` should be row numbers (integers).", tag="suspects_not_ints")
     if len(rows) != k:
-        fail(f"`suspects` has {len(rows)} rows; the exercise asks for the top {k}.")
+        fail(f"`suspects` has {len(rows)} rows; the exercise asks for the top {k}.", tag="suspects_count")
     if len(np.unique(rows)) != k:
-        fail("`suspects` contains the same row more than once.")
+        fail("`suspects` contains the same row more than once.", tag="suspects_duplicates")
     if rows.min() < 0 or rows.max() >= NOISY_ROWS:
-        fail(f"`suspects` should be row numbers of X_noisy, from 0 to {NOISY_ROWS - 1}.")
+        fail(f"`suspects` should be row numbers of X_noisy, from 0 to {NOISY_ROWS - 1}.", tag="suspects_out_of_range")
     hits = int(np.isin(rows, flipped_rows()).sum())
     random_hits = k * NOISY_FLIPS / NOISY_ROWS
     if hits < random_hits / 2:
@@ -381,31 +381,31 @@ def check_grad_cam(grad_cam_fn: Callable, head, images, classes, canvas: int = 6
         n = len(batch)
         got = check_implemented(grad_cam_fn, "`grad_cam`", batch.copy(), classes[:n].tolist())
         if got is None:
-            fail("`grad_cam` returned None: did you forget `return`?")
+            fail("`grad_cam` returned None: did you forget `return`?", tag="grad_cam_none")
         got = np.asarray(got, dtype=float)
         h, w = batch.shape[1:3]
         base_side = int(base.compute_output_shape((1, h, w, 1))[1])
         if got.shape == (n, base_side, base_side):
             fail(f"On {name} `grad_cam` returned maps of {base_side}x{base_side}, the size of the "
-                 f"feature maps; resize them to the image size, {h}x{w}.")
+                 f"feature maps; resize them to the image size, {h}x{w}.", tag="grad_cam_not_resized")
         if got.shape != (n, h, w):
             fail(f"On {name} `grad_cam` returned shape {got.shape}; it should be (n, height, width) "
-                 f"= {(n, h, w)}.")
+                 f"= {(n, h, w)}.", tag="grad_cam_shape")
         if not np.all(np.isfinite(got)):
-            fail("`grad_cam` returned NaN or infinity: does it divide by a maximum of zero?")
+            fail("`grad_cam` returned NaN or infinity: does it divide by a maximum of zero?", tag="grad_cam_not_finite")
         if got.min() < -1e-6:
-            fail("`grad_cam` returned negative values: Grad-CAM keeps only the positive part.")
+            fail("`grad_cam` returned negative values: Grad-CAM keeps only the positive part.", tag="grad_cam_negative")
         want = reference_grad_cam(base, head, batch, classes[:n])
         peaks = got.reshape(n, -1).max(axis=1)
         if np.any((want.reshape(n, -1).max(axis=1) > 0) & (np.abs(peaks - 1) > 1e-3)):
-            fail("Scale each heatmap so that its maximum is 1.")
+            fail("Scale each heatmap so that its maximum is 1.", tag="grad_cam_not_scaled")
         if not np.allclose(got, want, atol=2e-3):
             worst = float(np.abs(got - want).max())
             fail(f"On {name} your heatmaps differ from Grad-CAM's by up to {worst:.3f}. Check which "
                  "score you differentiate (the logit of each image's own class), the axes you average "
-                 "the gradients over, and the resizing.")
+                 "the gradients over, and the resizing.", tag="grad_cam_wrong")
         if name.endswith("canvases"):
             hits = quadrant_hits(got, quadrant)
             if hits < min_hits:
                 fail(f"Only {hits:.0%} of the heatmaps peak in the digit's quadrant; the exercise "
-                     f"asks for at least {min_hits:.0%}.")
+                     f"asks for at least {min_hits:.0%}.", tag="grad_cam_peaks_off")

@@ -7,6 +7,7 @@ Run from the course root (the folder with ``nbgrader_config.py``)::
     dlcourse-grade ch01_learning_from_data --scheduler tcp://10.0.0.5:8786     # a Dask cluster
     dlcourse-grade ch01_learning_from_data --db-url postgresql://grader@db/gradebook
     dlcourse-grade ch01_learning_from_data --skip-grading --export grades.csv  # export only
+    dlcourse-grade ch01_learning_from_data --skip-grading --insights report/   # what the class got wrong
 
 How it works: the parent process reads the assignment from the gradebook (adding it from the
 source directory, ``solutions/``, when missing), packs each submission (regular files only, see
@@ -24,6 +25,8 @@ the run. Exit status: 0 when every submission was graded, 1 when some failed or 
 Feedback (``--feedback``) is nbgrader's ``generate_feedback`` with
 :class:`~dlcourse.grading.preprocessors.StripHiddenTests` added, so the HTML never shows hidden
 tests. The export (``--export FILE``) has one row per student with the points of every question.
+The class report (``--insights DIR``, :mod:`dlcourse.grading.insights`) groups the class's failures
+per question by the mistake each check names; it names no student unless ``--names``.
 """
 
 from __future__ import annotations
@@ -262,7 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", default=None, metavar="CSV", help="write per-question grades of all students")
     p.add_argument("--feedback", action="store_true", help="generate feedback HTML (hidden tests stripped)")
     p.add_argument("--report", default=None, metavar="JSON", help="write the per-student results as JSON")
-    p.add_argument("--skip-grading", action="store_true", help="only export and/or generate feedback")
+    p.add_argument("--insights", default=None, metavar="DIR", help="write the class report (what the class got "
+                   "wrong, per question and mistake) into DIR: index.html, insights.json, failures.csv")
+    p.add_argument("--names", action="store_true", help="name the students in the --insights report "
+                   "(default: anonymous, shareable with teaching assistants)")
+    p.add_argument("--skip-grading", action="store_true", help="only export, generate feedback and/or report")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -300,6 +307,14 @@ def main(argv: list[str] | None = None) -> int:
         _, coursedir = load_config(root)
         n = gradebook.export_csv(absolute_db_url(args.db_url or coursedir.db_url, root), [args.assignment], args.export)
         print(f"wrote {n} rows to {args.export}")
+    if args.insights:
+        from . import insights
+
+        _, coursedir = load_config(root)
+        page = insights.report(root, args.assignment, absolute_db_url(args.db_url or coursedir.db_url, root),
+                               args.insights, names=args.names, autograded_dir=coursedir.autograded_directory,
+                               release_dir=coursedir.release_directory, source_dir=coursedir.source_directory)
+        print(f"wrote the class report to {page}")
     return status
 
 

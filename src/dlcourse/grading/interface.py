@@ -195,9 +195,7 @@ class StudentKernel:
             err = reply["error"]
             if not (isinstance(err, list) and len(err) == 2 and all(isinstance(e, str) for e in err)):
                 raise self._bad("the kernel's error is not valid data")
-            error = _student_exception(err[0], err[1])
-            error.from_kernel = True  # its message is the student's: feedback hides it after hidden inputs
-            raise error
+            raise _student_exception(err[0], err[1])
         try:
             value = plain.decode(reply.get("ok"), self._resolve_handle)
         except plain.PlainDataError as exc:
@@ -228,12 +226,14 @@ _BUILTIN_ERRORS = {name for name, v in vars(builtins).items() if isinstance(v, t
 
 def _student_exception(name: str, message: str) -> Exception:
     """The student's exception, rebuilt as a builtin type where it is one, else a RuntimeError."""
+    error: Exception = RuntimeError(f"{name}: {message}")
     if name in _BUILTIN_ERRORS and name not in ("SystemExit", "KeyboardInterrupt"):
         try:
-            return getattr(builtins, name)(message)
+            error = getattr(builtins, name)(message)
         except Exception:  # noqa: BLE001
             pass
-    return RuntimeError(f"{name}: {message}")
+    error.from_student = True  # raised by the student's code, not by a check (the class report's kinds)
+    return error
 
 
 # --- the trusted namespace comes from the release, not from the submission -----------------------
@@ -444,13 +444,50 @@ def _strip_magics(source: str) -> str:
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
+#: A mistake tag as :func:`dlcourse.checks._common.fail` takes it: short snake_case.
+TAG_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+
+def describe_failure(error: BaseException | None) -> dict:
+    """What kind of failure a test cell's exception is, for the class report (Instructors' guide).
+
+    ``{"outcome": "passed"}`` without an error; else ``outcome`` ``failed``, ``ename`` (the
+    exception's type), ``kind`` and ``tag``. ``kind`` is ``check`` for an AssertionError of a
+    check (``tag``: the mistake's tag that :func:`dlcourse.checks._common.fail` set, or None for
+    a bare ``assert``), ``timeout`` (the student's code did not answer in time), ``missing_name``
+    (a name the test reads is not defined), ``tampered`` (the kernel's answers were not valid
+    data), ``student_exception`` (the student's code raised) or ``exception`` (anything else).
+    Never a message: messages stay in the outputs, where hidden-test lines are redacted.
+    """
+    if error is None:
+        return {"outcome": "passed"}
+    tag = getattr(error, "tag", None)
+    if isinstance(error, StudentTimeout):
+        kind = "timeout"
+    elif isinstance(error, InterfaceError):
+        kind = "tampered"
+    elif getattr(error, "from_student", False):
+        kind = "student_exception"
+    elif isinstance(error, AssertionError):
+        kind = "check"
+    elif isinstance(error, NameError):
+        kind = "missing_name"
+    else:
+        kind = "exception"
+    if kind != "check" or not isinstance(tag, str) or not TAG_PATTERN.match(tag):
+        tag = None
+    return {"outcome": "failed", "kind": kind, "tag": tag, "ename": type(error).__name__}
+
+
 def run_test(source: str, name: str, setup: dict, kernel: StudentKernel, max_output: int = 100_000,
-             plan: ReleasePlan | None = None, side: GraderSide | None = None, position: int = 0) -> list[dict]:
+             plan: ReleasePlan | None = None, side: GraderSide | None = None, position: int = 0,
+             verdict: dict | None = None) -> list[dict]:
     """Run one test cell in the grader; its outputs as nbformat dicts (an ``error`` output when it failed).
 
     With ``plan`` and ``side`` (what :class:`~dlcourse.grading.preprocessors.HardenedExecute`
     passes), ``setup`` is ignored: the test's grader names come from ``side`` as of the test's
-    ``position`` in the release, and the kernel is asked only for the answers' names.
+    ``position`` in the release, and the kernel is asked only for the answers' names. A
+    ``verdict`` dictionary, when given, is filled with :func:`describe_failure` of the outcome.
     """
     filename = f"<test {name}>"
     code_text = _strip_magics(source)
@@ -475,8 +512,10 @@ def run_test(source: str, name: str, setup: dict, kernel: StudentKernel, max_out
         outputs.append({"output_type": "stream", "name": "stdout", "text": text[:max_output]})
     if error is not None:
         outputs.append(error_output(error, filename, code_text))
-        if getattr(error, "from_kernel", False):
+        if getattr(error, "from_student", False):  # its message is the student's: feedback hides it
             outputs[-1]["metadata"] = {"dlcourse": {"message_from_kernel": True}}
+    if verdict is not None:
+        verdict.update(describe_failure(error))
     return outputs
 
 
@@ -496,4 +535,4 @@ def error_output(error: BaseException, filename: str, code_text: str) -> dict:
 
 
 __all__ = ["GraderSide", "InterfaceError", "ReleasePlan", "Remote", "StudentKernel", "StudentTimeout", "TestNamespace",
-           "bound_names", "read_names", "run_setup", "run_test", "setup_refs", "error_output"]
+           "bound_names", "describe_failure", "read_names", "run_setup", "run_test", "setup_refs", "error_output"]

@@ -89,6 +89,7 @@ class HardenedExecute(Execute):
         self._plan = None  # who defines each name a test reads, from the release (interface.ReleasePlan)
         self._side = None  # the release's locked cells, run here (interface.GraderSide)
         self._setup_reported = 0
+        self._since_test = 0  # incidents before this index belong to the questions already graded
         self._out_cell = {}
         self._out_total = 0
         self._capped: set[int] = set()
@@ -97,6 +98,8 @@ class HardenedExecute(Execute):
         self._feedback = {"after_test_calls": [], "message_from_kernel": []}  # cell indices, for feedback
         self._stats = {"requests": 0, "bytes": 0, "seconds": 0.0, "setup_seconds": 0.0}
         self._notebook_name = ((resources or {}).get("nbgrader") or {}).get("notebook", "")
+        for cell in nb.cells:  # only the grader writes a verdict: none comes from the submission
+            cell.get("metadata", {}).pop(INCIDENTS_KEY, None)
         self._load_plan(nb)
         nb, resources = super().preprocess(nb, resources, km)
         meta = nb.metadata.setdefault(INCIDENTS_KEY, {})
@@ -222,9 +225,10 @@ class HardenedExecute(Execute):
         timeouts = self._remote_timeouts
         self._test_cell = cell  # the test's requests share one deadline: the cell's time
         self._test_deadline = time.monotonic() + (self._cell_timeout(cell) or 10**9)
+        verdict: dict = {}
         try:
             outputs = interface.run_test(cell.source, gid, {}, kernel, max_output=self.max_cell_output,
-                                         plan=self._plan, side=self._side, position=position)
+                                         plan=self._plan, side=self._side, position=position, verdict=verdict)
         finally:
             self._test_cell = self._test_deadline = None
             self._stats["requests"] += kernel.requests
@@ -238,10 +242,25 @@ class HardenedExecute(Execute):
             self._feedback["message_from_kernel"].append(index)
         cell.outputs = [nbformat.from_dict(o) for o in outputs]
         cell.execution_count = None
-        self._progress({"notebook": self._notebook_name, "test": gid, "outputs": outputs})
         self._kernel_called = self._kernel_called or kernel.calls > 0
+        if verdict.get("outcome") == "failed":
+            # an answer cell of this question that timed out or crashed explains a missing name
+            cause = next((i["kind"] for i in self._incidents[self._since_test:]
+                          if i["kind"] in ("timeout", "kernel_died", "memory")), None)
+            if kernel.problems:
+                verdict.update(kind="tampered", tag=None)
+            elif self._remote_timeouts > timeouts:
+                verdict.update(kind="timeout", tag=None)
+            elif cause and verdict.get("kind") in ("missing_name", "student_exception", "exception"):
+                verdict.update(kind=cause, tag=None)
+        verdict["seconds"] = round(time.monotonic() - start, 3)
+        # The class report's record of this test (dlcourse-grade --insights): the mistake's tag or
+        # the kind of failure, never a message; the student's view (the outputs) is unchanged.
+        cell.metadata[INCIDENTS_KEY] = verdict
+        self._progress({"notebook": self._notebook_name, "test": gid, "outputs": outputs, "verdict": verdict})
         if kernel.problems:
             self._incident(cell, index, "tampered", f"the kernel's answers were not valid data: {kernel.problems[0]}")
+        self._since_test = len(self._incidents)
         if self._remote_timeouts > timeouts:
             self._incident(cell, index, "timeout", f"the notebook's code did not answer within the test's {self._cell_timeout(cell)} s; interrupted")
             if not self._responsive(index):

@@ -237,36 +237,48 @@ def read_progress(path: Path) -> dict[str, dict]:
             continue
         if not isinstance(record, dict) or not isinstance(record.get("notebook"), str):
             continue
-        entry = out.setdefault(record["notebook"], {"complete": False, "tests": {}, "incidents": []})
+        entry = out.setdefault(record["notebook"], {"complete": False, "tests": {}, "incidents": [], "verdicts": {}})
         if record.get("complete") is True:
             entry["complete"] = True
             entry["incidents"] = record.get("incidents") or []
         elif isinstance(record.get("test"), str) and isinstance(record.get("outputs"), list):
             entry["tests"][record["test"]] = record["outputs"]
+            if isinstance(record.get("verdict"), dict):
+                entry["verdicts"][record["test"]] = record["verdict"]
     return out
 
 
-def unfinished_notebook(nb: nbformat.NotebookNode, completed: dict[str, list], why: str) -> tuple[nbformat.NotebookNode, list[str]]:
+def unfinished_notebook(nb: nbformat.NotebookNode, completed: dict[str, list], why: str,
+                        verdicts: dict[str, dict] | None = None) -> tuple[nbformat.NotebookNode, list[str]]:
     """``nb`` with every graded test cell that did not complete failed (zero points), and their ids.
 
     Instructors' guide. ``completed`` maps the grade ids of the test cells that finished to their
     outputs (computed by the grader, so kept); every other test cell gets an error output saying
     ``why``, so that nbgrader scores it zero. Outputs stored in the submission never count.
+    The class report's record of each test (cell metadata ``dlcourse_grading``) is the
+    grader's ``verdicts`` for the tests that finished and ``not_graded`` for the others.
     """
     from nbgrader import utils
 
+    from .preprocessors import INCIDENTS_KEY
+
+    verdicts = verdicts or {}
     failed = []
     for cell in nb.cells:
+        cell.get("metadata", {}).pop(INCIDENTS_KEY, None)
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
             continue
         gid = meta.get("grade_id", "")
         if gid in completed:
             cell.outputs = [nbformat.from_dict(o) for o in completed[gid]]
+            if isinstance(verdicts.get(gid), dict):
+                cell.metadata[INCIDENTS_KEY] = verdicts[gid]
         else:
             failed.append(gid)
             cell.outputs = [nbformat.v4.new_output("error", ename="NotGraded", evalue=why,
                                                    traceback=[f"NotGraded: {why}"])]
+            cell.metadata[INCIDENTS_KEY] = {"outcome": "failed", "kind": "not_graded", "tag": None, "ename": "NotGraded"}
         cell.execution_count = None
     return nb, failed
 
@@ -385,7 +397,7 @@ def run_job(job: dict) -> dict:
         stopped = []  # (notebook, tests scored zero because grading stopped before them)
         for name in job["notebooks"]:
             path = root / "autograded" / s / a / f"{name}.ipynb"
-            done = progress.get(name, {"complete": False, "tests": {}, "incidents": []})
+            done = progress.get(name, {"complete": False, "tests": {}, "incidents": [], "verdicts": {}})
             text = path.read_text() if path.is_file() and not path.is_symlink() else None
             if done["complete"] and text is not None:
                 nb = json.loads(text)
@@ -407,7 +419,8 @@ def run_job(job: dict) -> dict:
                 nb = nbformat.reads(release.decode(), as_version=4) if release is not None else None
             if nb is None:
                 continue
-            nb, zeroed = unfinished_notebook(nb, done["tests"], f"{why}; this test did not run and scores zero")
+            nb, zeroed = unfinished_notebook(nb, done["tests"], f"{why}; this test did not run and scores zero",
+                                             done.get("verdicts"))
             result["notebooks"][name] = nbformat.writes(nb)
             stopped.append((name, zeroed))
             result["incidents"].append({"cell": name, "kind": "grading_stopped",
