@@ -21,10 +21,9 @@ MSE_ABSOLUTE = "def mse(y_true, y_pred):\n    return float(np.mean(np.abs(np.asa
 MSE_SUM = "def mse(y_true, y_pred):\n    return float(np.sum((np.asarray(y_pred) - np.asarray(y_true)) ** 2))\n"
 STEP_UPHILL = ("def gradient_step(a, b, x, y, lr):\n    residual = a * x + b - y\n"
                "    return a + lr * 2 * np.mean(residual * x), b + lr * 2 * np.mean(residual)\n")
-THRESHOLD_SWAPPED = ("def predict_class(probabilities, threshold=0.5):\n"
-                     "    return (np.asarray(probabilities) < threshold).astype(int)\n")
-THRESHOLD_STRICT = ("def predict_class(probabilities, threshold=0.5):\n"
-                    "    return (np.asarray(probabilities) > threshold).astype(int)\n")
+BOUNDARY_PROBABILITY_AS_Z = "def decision_boundary(w, b, threshold=0.5):\n    return float((threshold - b) / w)\n"
+BOUNDARY_SIGN = ("def decision_boundary(w, b, threshold=0.5):\n"
+                 "    return float((b - np.log(threshold / (1 - threshold))) / w)\n")
 #: the student's own error, whose message names the student: anonymised in the report
 TASK_TYPE_RAISES = "def task_type(labels, max_classes=10):\n    raise ValueError('zyx_mix2 cannot tell')\n"
 CRASH = "import os\nos._exit(1)\n"
@@ -35,9 +34,9 @@ def class_notebooks() -> dict[str, nbformat.NotebookNode]:
     solution = solution_notebook(KEY)
     mix1 = replace_cell(solution, "q3_mse", MSE_ABSOLUTE)
     mix1 = replace_cell(mix1, "q4_gradient_step", STEP_UPHILL)
-    mix1 = replace_cell(mix1, "q7_threshold", THRESHOLD_SWAPPED)
+    mix1 = replace_cell(mix1, "q7_threshold", BOUNDARY_PROBABILITY_AS_Z)
     mix2 = replace_cell(solution, "q3_mse", MSE_SUM)
-    mix2 = replace_cell(mix2, "q7_threshold", THRESHOLD_STRICT)
+    mix2 = replace_cell(mix2, "q7_threshold", BOUNDARY_SIGN)
     mix2 = replace_cell(mix2, "q1_task_types", TASK_TYPE_RAISES)
     crash_source = next(c.source for c in solution.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q2_split")
     crash = replace_cell(solution, "q2_split", CRASH + crash_source)

@@ -32,7 +32,8 @@ EXPECTED = {
     # q5 replays the student's own mse and gradient_step: a wrong mse (faulty, mix2) or an uphill step (mix1)
     "q5_fit": {"losses_not_mse": 2, "fit_loss_grew": 1, "lr_none": 1},
     "q6_diverging_lr": {"not_implemented": 1},
-    "q7_threshold": {"threshold_boundary": 2, "not_implemented": 1, "threshold_swapped": 1},
+    "q7_threshold": {"boundary_threshold_ignored": 1, "boundary_probability_as_z": 1, "boundary_sign": 1,
+                     "not_implemented": 1},
 }
 TOTALS = {"blank": 0.0, "crash": 13.0, "faulty": 8.0, "mix1": 7.0, "mix2": 8.0, "solution": 16.0}
 #: Screenshots for the instructors' page (book/_static/), written to _build/screenshots/ by the render test
@@ -106,11 +107,12 @@ def test_verdicts_travel_in_the_metadata_and_the_student_sees_the_same_message(g
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q7_threshold_test")
     verdict = cell.metadata["dlcourse_grading"]
     assert {k: verdict[k] for k in ("outcome", "kind", "tag", "ename")} == {
-        "outcome": "failed", "kind": "check", "tag": "threshold_boundary", "ename": "AssertionError"}
+        "outcome": "failed", "kind": "check", "tag": "boundary_sign", "ename": "AssertionError"}
     assert set(verdict) == {"outcome", "kind", "tag", "ename", "seconds"}  # no message, no test line
     error = next(o for o in cell.outputs if o.output_type == "error")
-    assert error.evalue == "A probability exactly equal to the threshold is classified wrongly."
-    assert "threshold_boundary" not in json.dumps(cell.outputs)
+    assert error.evalue == ("decision_boundary(w=1.2, b=-3.0, threshold=0.5) returned -2.5, which has the wrong "
+                            "sign: check the signs when you solve for x.")
+    assert "boundary_sign" not in json.dumps(cell.outputs)
 
 
 def test_the_report_names_no_student_and_shows_no_hidden_test(graded):
@@ -130,7 +132,8 @@ def test_the_report_names_no_student_and_shows_no_hidden_test(graded):
     assert f"{PREFIX}_mix1" in (named / "index.html").read_text()
     students = {r["student"]: r for r in _data(named)["students"]}
     assert students[f"{PREFIX}_mix1"]["failed"] == {"q3_mse": "mse_absolute", "q4_gradient_step": "step_uphill",
-                                                    "q5_fit": "fit_loss_grew", "q7_threshold": "threshold_swapped"}
+                                                    "q5_fit": "fit_loss_grew",
+                                                    "q7_threshold": "boundary_probability_as_z"}
 
 
 def test_the_page_renders_in_chromium_with_alt_text(graded):

@@ -180,8 +180,9 @@ def reference_step(a: float, b: float, x, y, lr: float, batch=None) -> tuple[flo
     """One gradient-descent step on the MSE of the examples ``batch`` (all of them when None)."""
     x = _rows(np.asarray(x, dtype=float), batch)
     y = _rows(np.asarray(y, dtype=float), batch)
-    grad_a, grad_b = reference_gradients(a, b, x, y)
-    return a - lr * grad_a, b - lr * grad_b
+    gradient = np.array(reference_gradients(a, b, x, y))
+    new_a, new_b = np.array([a, b]) - lr * gradient
+    return float(new_a), float(new_b)
 
 
 #: (a, b, x, y, lr, batch) of the visible check: a step on all examples, then on a minibatch.
@@ -227,7 +228,7 @@ def check_gradient_step(step_fn: Callable, a=None, b=None, x=None, y=None, lr=No
     if np.isclose(new_a, want_a, rtol=1e-6, atol=1e-9) and np.isclose(new_b, want_b, rtol=1e-6, atol=1e-9):
         return  # right (from (0, 0), say, the step alone is the answer too)
     on = "all examples" if batch is None else f"the minibatch {np.asarray(batch).tolist()}"
-    if batch is not None:
+    if batch is not None:  # the step on all examples instead of the minibatch
         full_a, full_b = reference_step(a, b, x, y, lr)
         if np.isclose(new_a, full_a) and np.isclose(new_b, full_b) and not np.isclose(full_a, want_a):
             fail(f"Your step on {on} used every example: a minibatch step sees only the examples of the batch.",

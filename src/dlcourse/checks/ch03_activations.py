@@ -372,7 +372,7 @@ def reference_collapse(weights) -> tuple[np.ndarray, np.ndarray]:
     b = np.asarray(weights[1], dtype=float)
     for K, c in zip(weights[2::2], weights[3::2]):
         W, b = W @ np.asarray(K, dtype=float), b @ np.asarray(K, dtype=float) + np.asarray(c, dtype=float)
-    return W, b
+    return (W, b)
 
 
 def check_collapse(collapse: Callable, sizes=(3, 4, 5, 2), seed: int = 0) -> None:
