@@ -122,6 +122,14 @@ def wrong() -> nbformat.NotebookNode:
 # The hub
 
 HUB: dict = {}
+_T0 = [time.monotonic()]
+
+
+def step(name: str) -> None:
+    """Print how long the previous step took (pytest shows it with -s or on failure)."""
+    now = time.monotonic()
+    print(f"[hub test] {now - _T0[0]:6.1f} s  {name}", flush=True)
+    _T0[0] = now
 
 
 @pytest.fixture(scope="module")
@@ -177,8 +185,9 @@ def browser():
         yield chromium
 
 
-def login(browser, user: str, *, expect_lab: bool = True):
-    """Log in through the hub's login page; with ``expect_lab``, wait for the user's JupyterLab."""
+def login(browser, user: str, *, wait: bool = True):
+    """Log in through the hub's login page (the hub then starts the user's server); with ``wait``, wait
+    for the user's JupyterLab (:func:`wait_for_lab`)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -186,10 +195,14 @@ def login(browser, user: str, *, expect_lab: bool = True):
     page.fill("#username_input", user)
     page.fill("#password_input", HUB["passwords"][user])
     page.click("#login_submit")
-    if expect_lab:
-        page.wait_for_url(re.compile(rf"/user/{re.escape(user)}/lab"), timeout=SPAWN_TIMEOUT_MS)
-        page.wait_for_selector("#jp-main-dock-panel", timeout=SPAWN_TIMEOUT_MS)
+    if wait:
+        wait_for_lab(page, user)
     return context, page
+
+
+def wait_for_lab(page, user: str) -> None:
+    page.wait_for_url(re.compile(rf"/user/{re.escape(user)}/lab"), timeout=SPAWN_TIMEOUT_MS)
+    page.wait_for_selector("#jp-main-dock-panel", timeout=SPAWN_TIMEOUT_MS)
 
 
 def api(page, method: str, path: str, body=None, *, form: dict | None = None):
@@ -259,19 +272,25 @@ def test_a_class_on_the_hub(hub, browser):
     exchange = Path(settings["exchange"]) / settings["course_id"]
     assert settings["course_id"] == "dl-keras"
 
-    # 1. The instructor logs in; releases chapter 1 from a terminal.
-    teach_ctx, teach = login(browser, INSTRUCTOR)
+    step("hub started")
+    # 1. The instructor logs in; releases chapter 1 from a terminal. The students log in meanwhile (the
+    #    hub starts the four servers at once).
+    teach_ctx, teach = login(browser, INSTRUCTOR, wait=False)
+    pages = {student: login(browser, student, wait=False) for student in STUDENTS}
+    wait_for_lab(teach, INSTRUCTOR)
     _ok(_as(INSTRUCTOR, "nbgrader", "release_assignment", KEY, cwd=course_dir))
     assert (exchange / "outbound" / KEY / f"{KEY}.ipynb").is_file()
 
+    step("1. instructor logged in, released")
     # 2. Three students fetch from the Assignment List, answer, submit.
-    pages = {}
     for student, notebooks in ((FULL, [answered()]), (BLANK, [release()]), (WRONG, [answered(), wrong()])):
-        ctx, page = login(browser, student)
-        pages[student] = (ctx, page)
+        ctx, page = pages[student]
+        wait_for_lab(page, student)
+        step(f"2. {student} logged in")
         open_assignment_list(page)
         click_in_list(page, "released_assignments_list", "Fetch")
         page.locator("#fetched_assignments_list .list_item", has_text=KEY).first.wait_for(timeout=120_000)
+        step(f"2. {student} fetched")
         for count, nb in enumerate(notebooks, start=1):
             put_notebook(page, student, nb)
             click_in_list(page, "fetched_assignments_list", "Submit")
@@ -281,6 +300,7 @@ def test_a_class_on_the_hub(hub, browser):
     inbound = sorted(p.name for p in (exchange / "inbound").iterdir())
     assert len(inbound) == 4 and sum(p.startswith(WRONG + "+") for p in inbound) == 2, inbound
 
+    step("2. submitted")
     # 5. Isolation, while the submissions are in the exchange.
     for student in STUDENTS:
         others = [s for s in STUDENTS if s != student]
@@ -300,7 +320,7 @@ def test_a_class_on_the_hub(hub, browser):
         assert other_server.status in (403, 404) or "/hub/login" in other_server.url or \
             INSTRUCTOR not in other_server.text(), (other_server.status, other_server.url)
     # Off the roster: no login, and no fetch from a terminal either.
-    ctx, page = login(browser, OUTSIDER, expect_lab=False)
+    ctx, page = login(browser, OUTSIDER, wait=False)
     page.wait_for_load_state("domcontentloaded")
     assert f"/user/{OUTSIDER}/lab" not in page.url
     ctx.close()
@@ -308,16 +328,25 @@ def test_a_class_on_the_hub(hub, browser):
     assert result.returncode != 0 or not Path(pwd.getpwnam(OUTSIDER).pw_dir, KEY).exists(), result.stdout
     assert not Path(pwd.getpwnam(OUTSIDER).pw_dir, KEY).exists()
 
+    step("5. isolation checked")
     # 3. Collect, autograde with dlcourse-grade, grade q8 in the formgrader, feedback from the formgrader.
     _ok(_as(INSTRUCTOR, "nbgrader", "collect", KEY, cwd=course_dir))
     grading = _as(INSTRUCTOR, str(BIN / "dlcourse-grade"), KEY, "--workers", "2", "--cell-timeout", "60",
                   "--no-progress", "--report", "report.json", cwd=course_dir, timeout=900)
     report = {r["student"]: r for r in json.loads(Path(course_dir, "report.json").read_text())}
     expected_auto = {FULL: full_marks(), BLANK: 0.0, WRONG: CASES[KEY].wrong_answer[2]}
-    assert {s: report[s]["score"] for s in STUDENTS} == expected_auto, (grading.stdout, grading.stderr)
+    assert {s: report[s]["score"] for s in STUDENTS} == expected_auto, \
+        (grading.stdout, {s: (r.get("reason"), (r.get("log") or "")[-1500:]) for s, r in report.items()})
 
+    step("3. collected, autograded")
     teach.goto(f"{HUB['url']}user/{INSTRUCTOR}/formgrader/manage_assignments", wait_until="domcontentloaded")
-    teach.get_by_text(KEY).first.wait_for(timeout=60_000)
+    # The formgrader in a tab of its own: inside JupyterLab's iframe, JupyterHub's Content-Security-Policy
+    # (frame-ancestors 'none') blanks it (nbgrader issue 1870).
+    try:
+        teach.wait_for_function(f"() => document.body.innerText.includes('{KEY}')", timeout=60_000)
+    except Exception:
+        pytest.fail(f"the formgrader does not list {KEY}: "
+                    f"{api(teach, 'GET', f'/user/{INSTRUCTOR}/formgrader/api/assignments')}")
     listed = json.loads(api(teach, "GET", f"/user/{INSTRUCTOR}/formgrader/api/submitted_notebooks/{KEY}/{KEY}")["text"])
     by_student = {s["student"]: s for s in listed}
     for student in STUDENTS:
@@ -331,12 +360,18 @@ def test_a_class_on_the_hub(hub, browser):
         done = api(teach, "POST", f"/user/{INSTRUCTOR}/formgrader/api/assignment/{KEY}/{action}")
         assert done["status"] == 200 and json.loads(done["text"]).get("success"), done
 
+    step("3. graded q8, feedback released")
     # 4. Each student fetches feedback: their own exact score, no hidden test.
     max_total = sum(points().values())
     hidden = hidden_lines()
     for student in STUDENTS:
         ctx, page = pages[student]
-        click_in_list(page, "fetched_assignments_list", "Fetch Feedback")
+        # The Assignment List offers feedback on the submitted row it belongs to.
+        page.click("#refresh_assignments_list")
+        button = page.locator("#submitted_assignments_list button", has_text=re.compile(r"^Fetch Feedback$"))
+        button.first.wait_for(timeout=120_000)
+        assert button.count() == 1, f"{student}: {button.count()} submissions offer feedback"
+        button.first.click()
         home = Path(pwd.getpwnam(student).pw_dir)
         deadline = time.monotonic() + 60
         while not list((home / KEY / "feedback").glob(f"*/{KEY}.html")) and time.monotonic() < deadline:
@@ -354,6 +389,7 @@ def test_a_class_on_the_hub(hub, browser):
         ctx.close()
     teach_ctx.close()
 
+    step("4. feedback fetched and checked")
     # 6. The hub stops cleanly: no process of its accounts or its own is left; the accounts go.
     _tool(hub["dir"], "teardown")
     for name, uid in hub["uids"].items():
@@ -367,6 +403,7 @@ def test_a_class_on_the_hub(hub, browser):
     assert not hub["dir"].exists()
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", hub["port"])) != 0, "the hub's port still answers"
+    step("6. stopped, accounts removed")
 
 
 def _uid_of(entry: Path) -> int | None:

@@ -221,6 +221,12 @@ def write_role_config(hub_dir: Path, course: str, exchange: Path, instructor: st
             "@jupyter/nbgrader:create-assignment": True,
             "@jupyter/nbgrader:course-list": True,
         }}, indent=2), encoding="utf-8")
+    # The instructor's formgrader and nbgrader commands find the course directory from any folder.
+    (instructor_dir / "nbgrader_config.py").write_text(
+        "# Written by tools/hub.py setup: the instructor's course directory.\n"
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.root = {str(course_dir)!r}\n",
+        encoding="utf-8")
     (instructor_dir / "jupyter_server_config.json").write_text(json.dumps({
         "ServerApp": {"jpserver_extensions": {
             "nbgrader.server_extensions.formgrader": True,

@@ -33,6 +33,7 @@ import concurrent.futures as cf
 import datetime as dt
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -104,13 +105,20 @@ def _parse_timestamp(text: str | None):
         return None
 
 
-def _save_autograded(course_root: Path, autograded_dir: str, assignment: str, result: dict) -> None:
+def _save_autograded(course_root: Path, autograded_dir: str, assignment: str, result: dict,
+                     submitted_dir: str = "submitted") -> None:
     folder = course_root / autograded_dir / result["student"] / assignment
     folder.mkdir(parents=True, exist_ok=True)
     for name, nb in result["notebooks"].items():
         (folder / f"{name}.ipynb").write_text(nb)
     if result.get("timestamp"):
         (folder / "timestamp.txt").write_text(result["timestamp"])
+    # A submission collected from nbgrader's exchange carries the secret that names its feedback there;
+    # nbgrader's feedback steps read it from autograded/ (release_feedback fails without it), as after
+    # `nbgrader autograde`, which copies it.
+    secret = course_root / submitted_dir / result["student"] / assignment / "submission_secret.txt"
+    if secret.is_file() and not secret.is_symlink():
+        shutil.copyfile(secret, folder / "submission_secret.txt")
 
 
 def _executor(workers: int, scheduler: str | None):
@@ -191,7 +199,8 @@ def grade_class(
             else:
                 gradebook.record_failure(db_url, assignment, student, stamp)
             if result["notebooks"]:
-                _save_autograded(root, coursedir.autograded_directory, assignment, result)
+                _save_autograded(root, coursedir.autograded_directory, assignment, result,
+                                 coursedir.submitted_directory)
             got = gradebook.scores(db_url, assignment, student)
             result.update(score=sum(v for v in got.values() if v is not None), max_score=maximum)
             result.pop("notebooks")
