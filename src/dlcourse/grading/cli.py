@@ -94,6 +94,27 @@ def find_submissions(course_root: Path, submitted_dir: str, assignment: str, onl
     return [s for s in found if not only or s in only]
 
 
+def already_graded(course_root: Path, submitted_dir: str, autograded_dir: str, assignment: str,
+                   student: str) -> bool:
+    """Whether a submission's autograded copy is there, complete and not older than it: each of its
+    notebooks in ``autograded/`` written after the submitted one, and the same submission time. A rerun
+    with ``--missing`` (after a grading run was killed midway) skips these."""
+    sub = course_root / submitted_dir / student / assignment
+    out = course_root / autograded_dir / student / assignment
+    notebooks = sorted(sub.glob("*.ipynb"))
+    if not notebooks or not out.is_dir():
+        return False
+    for nb in notebooks:
+        done = out / nb.name
+        if not done.is_file() or done.stat().st_mtime < nb.stat().st_mtime:
+            return False
+    stamp, graded_stamp = sub / "timestamp.txt", out / "timestamp.txt"
+    if stamp.is_file() and (not graded_stamp.is_file()
+                            or graded_stamp.read_text().strip() != stamp.read_text().strip()):
+        return False
+    return True
+
+
 def _parse_timestamp(text: str | None):
     if not text:
         return None
@@ -148,6 +169,7 @@ def grade_class(
     progress: bool = True,
     max_files: int = 200,
     max_bytes: int = 64 << 20,
+    only_missing: bool = False,
 ) -> list[dict]:
     """Autograde every submission of ``assignment``; the per-student results, in student order.
 
@@ -178,6 +200,11 @@ def grade_class(
         "max_bytes": max_bytes,
     }
     todo = find_submissions(root, dirs["submitted"], assignment, students)
+    if only_missing:
+        done = [s for s in todo if already_graded(root, dirs["submitted"], coursedir.autograded_directory,
+                                                  assignment, s)]
+        todo = [s for s in todo if s not in done]
+        print(f"--missing: {len(done)} submissions already graded, {len(todo)} to grade", file=sys.stderr)
     workers = workers or os.cpu_count() or 1
     executor, submit, as_completed = _executor(workers, scheduler)
     results = {}
@@ -273,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", default=None, metavar="JSON", help="write the per-student results as JSON")
     p.add_argument("--skip-grading", action="store_true", help="only export and/or generate feedback")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--missing", action="store_true", help="grade only the submissions without an up-to-date "
+                   "autograded copy (a rerun after an interrupted run)")
     return p
 
 
@@ -294,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             slow_cell_timeout=args.slow_cell_timeout, notebook_timeout=args.notebook_timeout,
             memory_bytes=parse_size(args.memory_limit), expose=tuple(args.expose),
             progress=not args.no_progress, max_files=args.max_files,
-            max_bytes=parse_size(args.max_size) or (64 << 20),
+            max_bytes=parse_size(args.max_size) or (64 << 20), only_missing=args.missing,
         )
         print(summary_table(results))
         if args.report:
