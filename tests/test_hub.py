@@ -51,6 +51,8 @@ PREFIX = "dlhubt"  # every account the test creates starts with it
 INSTRUCTOR = f"{PREFIX}-teach"
 FULL, BLANK, WRONG = f"{PREFIX}-ann", f"{PREFIX}-ben", f"{PREFIX}-cy"
 OUTSIDER = f"{PREFIX}-eve"
+#: A student who works from a terminal only: renames the notebook and adds a huge file before submitting.
+MALFORMED = f"{PREFIX}-dan"
 STUDENTS = (FULL, BLANK, WRONG)
 WRITTEN = "q8_validation_written"
 #: The instructor's marks for the written answer (q8), per student.
@@ -148,7 +150,7 @@ def hub():
     os.chmod(hub_dir, 0o755)
     port = _free_port()
     group = f"{PREFIX}-course"
-    passwords = {name: secrets.token_urlsafe(12) for name in (INSTRUCTOR, *STUDENTS, OUTSIDER)}
+    passwords = {name: secrets.token_urlsafe(12) for name in (INSTRUCTOR, *STUDENTS, MALFORMED, OUTSIDER)}
     HUB.update(dir=hub_dir, port=port, url=f"http://127.0.0.1:{port}/", passwords=passwords, group=group)
     modes_before = {p: os.stat(p).st_mode for p in ("/root", "/home") if os.path.exists(p)}
     try:
@@ -158,7 +160,7 @@ def hub():
         with open(roster, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["id", "first_name", "last_name", "email", "password"])
-            for name in STUDENTS:
+            for name in (*STUDENTS, MALFORMED):
                 writer.writerow([name, name.split("-")[1].title(), "Student", f"{name}@example.org", passwords[name]])
         _tool(hub_dir, "users", str(roster))
         # An account on the machine that is not on the roster (not in the course's group).
@@ -166,7 +168,7 @@ def hub():
         with open(hub_dir / "created-users.txt", "a") as handle:
             handle.write(OUTSIDER + "\n")
         subprocess.run(["chpasswd"], input=f"{OUTSIDER}:{passwords[OUTSIDER]}\n", text=True, check=True)
-        HUB["uids"] = {name: pwd.getpwnam(name).pw_uid for name in (INSTRUCTOR, *STUDENTS, OUTSIDER)}
+        HUB["uids"] = {name: pwd.getpwnam(name).pw_uid for name in (INSTRUCTOR, *STUDENTS, MALFORMED, OUTSIDER)}
         HUB["settings"] = json.loads((hub_dir / "hub.json").read_text())
         _tool(hub_dir, "start", "--background", timeout=180)
         yield HUB
@@ -329,6 +331,19 @@ def test_a_class_on_the_hub(hub, browser):
     assert not Path(pwd.getpwnam(OUTSIDER).pw_dir, KEY).exists()
 
     step("5. isolation checked")
+    # Bad input: a renamed notebook with a huge extra file, from a terminal. The student is told at submit.
+    _ok(_as(MALFORMED, "nbgrader", "fetch_assignment", KEY, "--course", settings["course_id"]))
+    folder = Path(pwd.getpwnam(MALFORMED).pw_dir) / KEY
+    _ok(_as(MALFORMED, "mv", str(folder / f"{KEY}.ipynb"), str(folder / "my_answers.ipynb")))
+    _ok(_as(MALFORMED, "truncate", "-s", "20M", str(folder / "huge.bin")))
+    told = _ok(_as(MALFORMED, "nbgrader", "submit", KEY, "--course", settings["course_id"]))
+    assert f"{KEY}.ipynb: MISSING" in told and "my_answers.ipynb: EXTRA" in told, told
+    assert "huge.bin" in told, told  # left out: over the exchange's size limit
+    theirs = next((exchange / "inbound").glob(f"{MALFORMED}+{KEY}+*"))
+    assert not (theirs / "huge.bin").exists() and (theirs / "my_answers.ipynb").exists()
+    # Late: the due date passed before anyone submitted.
+    _ok(_as(INSTRUCTOR, "nbgrader", "db", "assignment", "add", KEY, "--duedate=2020-01-01 00:00:00 UTC",
+            cwd=course_dir))
     # 3. Collect, autograde with dlcourse-grade, grade q8 in the formgrader, feedback from the formgrader.
     _ok(_as(INSTRUCTOR, "nbgrader", "collect", KEY, cwd=course_dir))
     grading = _as(INSTRUCTOR, str(BIN / "dlcourse-grade"), KEY, "--workers", "2", "--cell-timeout", "60",
@@ -337,6 +352,16 @@ def test_a_class_on_the_hub(hub, browser):
     expected_auto = {FULL: full_marks(), BLANK: 0.0, WRONG: CASES[KEY].wrong_answer[2]}
     assert {s: report[s]["score"] for s in STUDENTS} == expected_auto, \
         (grading.stdout, {s: (r.get("reason"), (r.get("log") or "")[-1500:]) for s, r in report.items()})
+    # The malformed submission is reported with its reason; the rest of the class was graded.
+    assert report[MALFORMED]["status"] != "graded" and f"{KEY}.ipynb" in report[MALFORMED]["reason"], \
+        report[MALFORMED]
+    assert MALFORMED in grading.stdout and grading.returncode == 1
+    # Every submission is flagged late in the gradebook (nbgrader's default plugin: no penalty).
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course_dir}/gradebook.db") as gb:
+        late = {s: gb.find_submission(KEY, s).total_seconds_late for s in STUDENTS}
+    assert all(seconds > 0 for seconds in late.values()), late
 
     step("3. collected, autograded")
     teach.goto(f"{HUB['url']}user/{INSTRUCTOR}/formgrader/manage_assignments", wait_until="domcontentloaded")
