@@ -10,6 +10,10 @@ is not on the roster. Then, for ``ch01_learning_from_data``:
    Assignment List, the wrong one twice (the first time with every answer right: the second counts);
 3. the instructor collects, autogrades with ``dlcourse-grade``, grades the written answer (q8) in the
    formgrader (opened in its own tab: nbgrader issue 1870), generates and releases feedback from it;
+   on the way, bad input and faults: a fourth student submits a renamed notebook and a 20 MB file from a
+   terminal (told at submit, reported by the grader, the class still graded), the due date has passed
+   (every submission recorded late), and a rerun with ``--missing`` after a grading run that lost a result
+   grades only that submission;
 4. each student fetches feedback from the Assignment List and sees their own exact score and no hidden test;
 5. isolation: students cannot list or read the exchange's submissions and feedback of others, other homes,
    the instructor's course directory or the formgrader; the account off the roster cannot log in or fetch;
@@ -362,6 +366,17 @@ def test_a_class_on_the_hub(hub, browser):
     with Gradebook(f"sqlite:///{course_dir}/gradebook.db") as gb:
         late = {s: gb.find_submission(KEY, s).total_seconds_late for s in STUDENTS}
     assert all(seconds > 0 for seconds in late.values()), late
+    # Grading killed midway: one student's result was recorded, its autograded copy never written. A
+    # rerun with --missing grades that one only; the gradebook holds one submission per student.
+    shutil.rmtree(Path(course_dir, "autograded", BLANK, KEY))
+    rerun = _as(INSTRUCTOR, str(BIN / "dlcourse-grade"), KEY, "--workers", "1", "--cell-timeout", "60",
+                "--missing", "--no-progress", "--report", "missing.json", cwd=course_dir, timeout=600)
+    again = json.loads(Path(course_dir, "missing.json").read_text())
+    assert [(r["student"], r["score"]) for r in again if r["student"] != MALFORMED] == [(BLANK, 0.0)], rerun.stderr
+    with Gradebook(f"sqlite:///{course_dir}/gradebook.db") as gb:
+        counts = {s: len([x for x in gb.find_assignment(KEY).submissions if x.student_id == s]) for s in STUDENTS}
+        totals = {s: gb.find_submission(KEY, s).score for s in STUDENTS}
+    assert counts == {s: 1 for s in STUDENTS} and totals == expected_auto, (counts, totals)
 
     step("3. collected, autograded")
     teach.goto(f"{HUB['url']}user/{INSTRUCTOR}/formgrader/manage_assignments", wait_until="domcontentloaded")
