@@ -16,7 +16,8 @@ is not on the roster. Then, for ``ch01_learning_from_data``:
    grades only that submission;
 4. each student fetches feedback from the Assignment List and sees their own exact score and no hidden test;
 5. isolation: students cannot list or read the exchange's submissions and feedback of others, other homes,
-   the instructor's course directory or the formgrader; the account off the roster cannot log in or fetch;
+   the instructor's course directory or the formgrader, from a terminal (``runuser``, the user's own
+   rights) or from a notebook (a kernel of their server); the account off the roster cannot log in or fetch;
 6. the hub stops; no process of its accounts is left, and the accounts are removed.
 
 Skipped only where a hub cannot run (not root, no PAM); in CI (``make test-hub``) it must run.
@@ -227,6 +228,41 @@ def api(page, method: str, path: str, body=None, *, form: dict | None = None):
     )
 
 
+def run_in_kernel(page, user: str, code: str) -> str:
+    """Run ``code`` in a new kernel of the user's own server (as a notebook cell would), return its output."""
+    return page.evaluate(
+        """async ([user, code]) => {
+            const xsrf = decodeURIComponent((document.cookie.match(/_xsrf=([^;]+)/) || [])[1] || '');
+            const headers = {'X-XSRFToken': xsrf, 'Content-Type': 'application/json'};
+            const base = `/user/${user}/api/kernels`;
+            const kernel = await (await fetch(base, {method: 'POST', headers, body: '{}'})).json();
+            const id = 'hub-test-' + Math.random().toString(16).slice(2);
+            const ws = new WebSocket(`ws://${location.host}${base}/${kernel.id}/channels`);
+            const out = await new Promise((resolve) => {
+                let text = '';
+                setTimeout(() => resolve(text + ' TIMEOUT'), 90000);
+                ws.onopen = () => ws.send(JSON.stringify({
+                    header: {msg_id: id, username: user, session: id, msg_type: 'execute_request',
+                             version: '5.3', date: new Date().toISOString()},
+                    parent_header: {}, metadata: {}, channel: 'shell',
+                    content: {code, silent: false, store_history: false, user_expressions: {},
+                              allow_stdin: false}}));
+                ws.onmessage = (event) => {
+                    const m = JSON.parse(event.data);
+                    if (!m.parent_header || m.parent_header.msg_id !== id) return;
+                    if (m.msg_type === 'stream') text += m.content.text;
+                    if (m.msg_type === 'error') text += m.content.ename + ': ' + m.content.evalue;
+                    if (m.msg_type === 'status' && m.content.execution_state === 'idle') resolve(text);
+                };
+            });
+            ws.close();
+            await fetch(`${base}/${kernel.id}`, {method: 'DELETE', headers});
+            return out;
+        }""",
+        [user, code],
+    )
+
+
 def open_assignment_list(page):
     page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
     page.get_by_role("menuitem", name="Assignment List", exact=True).click()
@@ -325,6 +361,17 @@ def test_a_class_on_the_hub(hub, browser):
         other_server = ctx.request.get(f"{HUB['url']}user/{INSTRUCTOR}/api/contents", max_redirects=10)
         assert other_server.status in (403, 404) or "/hub/login" in other_server.url or \
             INSTRUCTOR not in other_server.text(), (other_server.status, other_server.url)
+    # ... and from a notebook: a kernel of a student's own server tries the same.
+    probe = "\n".join([
+        "import os",
+        "for path in %r:" % ([str(exchange / "inbound"), course_dir, pwd.getpwnam(BLANK).pw_dir],),
+        "    try:",
+        "        os.listdir(path); print('READ', path)",
+        "    except PermissionError:",
+        "        print('DENIED', path)",
+    ])
+    printed = run_in_kernel(pages[FULL][1], FULL, probe)
+    assert printed.count("DENIED") == 3 and "READ" not in printed, printed
     # Off the roster: no login, and no fetch from a terminal either.
     ctx, page = login(browser, OUTSIDER, wait=False)
     page.wait_for_load_state("domcontentloaded")
