@@ -18,7 +18,8 @@ export PYTHONHASHSEED := 0
 
 ASSIGNMENTS := $(notdir $(wildcard solutions/ch*))
 
-.PHONY: help venv book book-clean lab release test test-fast grade bench experiments clean publish student-kit
+.PHONY: help venv book book-clean lab release test test-fast grade bench experiments clean publish student-kit \
+        hub hub-install hub-users hub-stop hub-clean test-hub
 
 help:
 	@echo "make book       build the book into _build/html and open it"
@@ -27,6 +28,10 @@ help:
 	@echo "make test       run the whole test suite (what CI runs); timings in _build/test-timings.md"
 	@echo "make test-fast  the quick loop (under 2 minutes): no notebook execution, book build, grading or browser"
 	@echo "make grade A=ch01_learning_from_data [ARGS=\"--workers 4\"]   autograde a whole class in parallel"
+	@echo "make hub        (root) a JupyterHub for the class on this machine: PAM login, nbgrader exchange, formgrader"
+	@echo "make hub-users FILE=roster.csv   (root) students' accounts from nbgrader's roster CSV, added to the gradebook"
+	@echo "make hub-stop   stop the hub; make hub-clean also removes the accounts and state it created"
+	@echo "make test-hub   (root) the hub's end-to-end test: a class of three in Chromium (what .ci/run runs after make test)"
 	@echo "make bench      print the benchmark report (notebooks, book build, grading throughput)"
 	@echo "make experiments [ARGS=\"ch09\"]   rerun the pages' recorded experiments (book/chNN/results/)"
 	@echo "make student-kit DEST=../course-kit   the public students' repository: no solutions, no grading"
@@ -67,10 +72,47 @@ release: $(STAMP)
 test: export TF_NUM_INTRAOP_THREADS ?= 2
 test: export TF_NUM_INTEROP_THREADS ?= 1
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder -m "not hub"
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow and not browser" -n 2
+	$(BIN)/python -m pytest -m "not slow and not browser and not hub" -n 2
+
+# -- A class on JupyterHub (book/instructors.md, "Running a class on JupyterHub"); run as root ---------
+# JupyterHub goes into the course environment (requirements-hub.txt: every user's server runs
+# jupyterhub-singleuser from it); configurable-http-proxy into hub/node_modules (npm ci, pinned).
+# HUB_DIR is the hub's state (exchange, configuration, database); the instructor's course directory is
+# a copy of this course in ~$(HUB_INSTRUCTOR)/<course id>. HUB_ARGS: more options of tools/hub.py setup
+# (--port, --ip, --authenticator, --instructor NAME --instructor-password PW).
+HUB_DIR        ?= /srv/dlcourse-hub
+HUB_INSTRUCTOR ?= instructor
+HUB_STAMP      := $(VENV)/.hub-installed
+HUB_PY          = $(BIN)/python tools/hub.py --hub-dir $(HUB_DIR)
+
+hub-install: $(HUB_STAMP) hub/node_modules/.package-lock.json
+
+$(HUB_STAMP): requirements-hub.txt $(STAMP)
+	$(BIN)/python -m pip install -r requirements-hub.txt
+	touch $(HUB_STAMP)
+
+hub/node_modules/.package-lock.json: hub/package.json hub/package-lock.json
+	cd hub && npm ci --no-audit --no-fund
+
+hub: hub-install
+	$(HUB_PY) setup --instructor $(HUB_INSTRUCTOR) $(HUB_ARGS)
+	$(HUB_PY) start
+
+hub-users: hub-install
+	@test -n "$(FILE)" || { echo "usage: make hub-users FILE=roster.csv   (nbgrader's format: id,first_name,last_name,email)"; exit 1; }
+	$(HUB_PY) users $(FILE) $(USERS_ARGS)
+
+hub-stop:
+	$(HUB_PY) stop
+
+hub-clean:
+	$(HUB_PY) teardown
+
+test-hub: hub-install
+	$(BIN)/python -m pytest -m hub -p no:cacheprovider tests/test_hub.py
 
 grade: $(STAMP)
 	$(BIN)/dlcourse-grade $(A) $(ARGS)

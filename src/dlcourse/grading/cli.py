@@ -36,6 +36,7 @@ import concurrent.futures as cf
 import datetime as dt
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -96,6 +97,27 @@ def find_submissions(course_root: Path, submitted_dir: str, assignment: str, onl
     return [s for s in found if not only or s in only]
 
 
+def already_graded(course_root: Path, submitted_dir: str, autograded_dir: str, assignment: str,
+                   student: str) -> bool:
+    """Whether a submission's autograded copy is there, complete and not older than it: each of its
+    notebooks in ``autograded/`` written after the submitted one, and the same submission time. A rerun
+    with ``--missing`` (after a grading run was killed midway) skips these."""
+    sub = course_root / submitted_dir / student / assignment
+    out = course_root / autograded_dir / student / assignment
+    notebooks = sorted(sub.glob("*.ipynb"))
+    if not notebooks or not out.is_dir():
+        return False
+    for nb in notebooks:
+        done = out / nb.name
+        if not done.is_file() or done.stat().st_mtime < nb.stat().st_mtime:
+            return False
+    stamp, graded_stamp = sub / "timestamp.txt", out / "timestamp.txt"
+    if stamp.is_file() and (not graded_stamp.is_file()
+                            or graded_stamp.read_text().strip() != stamp.read_text().strip()):
+        return False
+    return True
+
+
 def _parse_timestamp(text: str | None):
     if not text:
         return None
@@ -107,13 +129,20 @@ def _parse_timestamp(text: str | None):
         return None
 
 
-def _save_autograded(course_root: Path, autograded_dir: str, assignment: str, result: dict) -> None:
+def _save_autograded(course_root: Path, autograded_dir: str, assignment: str, result: dict,
+                     submitted_dir: str = "submitted") -> None:
     folder = course_root / autograded_dir / result["student"] / assignment
     folder.mkdir(parents=True, exist_ok=True)
     for name, nb in result["notebooks"].items():
         (folder / f"{name}.ipynb").write_text(nb)
     if result.get("timestamp"):
         (folder / "timestamp.txt").write_text(result["timestamp"])
+    # A submission collected from nbgrader's exchange carries the secret that names its feedback there;
+    # nbgrader's feedback steps read it from autograded/ (release_feedback fails without it), as after
+    # `nbgrader autograde`, which copies it.
+    secret = course_root / submitted_dir / result["student"] / assignment / "submission_secret.txt"
+    if secret.is_file() and not secret.is_symlink():
+        shutil.copyfile(secret, folder / "submission_secret.txt")
 
 
 def _executor(workers: int, scheduler: str | None):
@@ -143,6 +172,7 @@ def grade_class(
     progress: bool = True,
     max_files: int = 200,
     max_bytes: int = 64 << 20,
+    only_missing: bool = False,
 ) -> list[dict]:
     """Autograde every submission of ``assignment``; the per-student results, in student order.
 
@@ -173,6 +203,11 @@ def grade_class(
         "max_bytes": max_bytes,
     }
     todo = find_submissions(root, dirs["submitted"], assignment, students)
+    if only_missing:
+        done = [s for s in todo if already_graded(root, dirs["submitted"], coursedir.autograded_directory,
+                                                  assignment, s)]
+        todo = [s for s in todo if s not in done]
+        print(f"--missing: {len(done)} submissions already graded, {len(todo)} to grade", file=sys.stderr)
     workers = workers or os.cpu_count() or 1
     executor, submit, as_completed = _executor(workers, scheduler)
     results = {}
@@ -194,7 +229,8 @@ def grade_class(
             else:
                 gradebook.record_failure(db_url, assignment, student, stamp)
             if result["notebooks"]:
-                _save_autograded(root, coursedir.autograded_directory, assignment, result)
+                _save_autograded(root, coursedir.autograded_directory, assignment, result,
+                                 coursedir.submitted_directory)
             got = gradebook.scores(db_url, assignment, student)
             result.update(score=sum(v for v in got.values() if v is not None), max_score=maximum)
             result.pop("notebooks")
@@ -271,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: anonymous, shareable with teaching assistants)")
     p.add_argument("--skip-grading", action="store_true", help="only export, generate feedback and/or report")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--missing", action="store_true", help="grade only the submissions without an up-to-date "
+                   "autograded copy (a rerun after an interrupted run)")
     return p
 
 
@@ -292,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             slow_cell_timeout=args.slow_cell_timeout, notebook_timeout=args.notebook_timeout,
             memory_bytes=parse_size(args.memory_limit), expose=tuple(args.expose),
             progress=not args.no_progress, max_files=args.max_files,
-            max_bytes=parse_size(args.max_size) or (64 << 20),
+            max_bytes=parse_size(args.max_size) or (64 << 20), only_missing=args.missing,
         )
         print(summary_table(results))
         if args.report:

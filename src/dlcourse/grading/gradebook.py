@@ -34,12 +34,22 @@ def has_assignment(db_url: str, assignment: str) -> bool:
             return False
 
 
+def _has_notebooks(db_url: str, assignment: str) -> bool:
+    with Gradebook(db_url) as gb:
+        try:
+            return bool(gb.find_assignment(assignment).notebooks)
+        except MissingEntry:
+            return False
+
+
 def ensure_assignment(course_root: Path, source_dir: str, assignment: str, db_url: str) -> None:
     """Add ``assignment`` to the gradebook from its source, as ``nbgrader generate_assignment`` does.
 
-    Instructors' guide. Runs in a scratch copy so that the course's release folder is untouched.
+    Instructors' guide. Runs in a scratch copy so that the course's release folder is untouched. An
+    assignment that is in the gradebook without notebooks (``nbgrader db assignment add`` to set a due
+    date before anything was generated) gets them; its due date stays.
     """
-    if has_assignment(db_url, assignment):
+    if has_assignment(db_url, assignment) and _has_notebooks(db_url, assignment):
         return
     with tempfile.TemporaryDirectory(prefix="dlcourse-seed-") as tmp:
         shutil.copytree(course_root / source_dir / assignment, Path(tmp, "source", assignment))
@@ -50,7 +60,7 @@ def ensure_assignment(course_root: Path, source_dir: str, assignment: str, db_ur
             f"--CourseDirectory.db_url={db_url}", f"--CourseDirectory.root={tmp}",
         ]
         out = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
-        if out.returncode != 0 or not has_assignment(db_url, assignment):
+        if out.returncode != 0 or not _has_notebooks(db_url, assignment):
             raise RuntimeError(f"could not add {assignment} to the gradebook:\n{out.stderr[-2000:]}")
 
 
