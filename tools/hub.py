@@ -193,6 +193,16 @@ def preflight() -> None:
 # setup
 
 
+def _server_extensions(instructor: bool) -> str:
+    """nbgrader's server extensions of a user's server: the formgrader and course list for the instructor only."""
+    return json.dumps({"ServerApp": {"jpserver_extensions": {
+        "nbgrader.server_extensions.formgrader": instructor,
+        "nbgrader.server_extensions.course_list": instructor,
+        "nbgrader.server_extensions.assignment_list": True,
+        "nbgrader.server_extensions.validate_assignment": True,
+    }}}, indent=2)
+
+
 def write_role_config(hub_dir: Path, course: str, exchange: Path, instructor: str, course_dir: Path) -> None:
     etc = hub_dir / "etc"
     common, student, instructor_dir = etc / "common", etc / "student", etc / "instructor"
@@ -208,13 +218,7 @@ def write_role_config(hub_dir: Path, course: str, exchange: Path, instructor: st
         encoding="utf-8")
     # Students: no formgrader, no "create assignment" toolbar, no course list; the Assignment List and
     # the Validate button stay.
-    (student / "jupyter_server_config.json").write_text(json.dumps({
-        "ServerApp": {"jpserver_extensions": {
-            "nbgrader.server_extensions.formgrader": False,
-            "nbgrader.server_extensions.course_list": False,
-            "nbgrader.server_extensions.assignment_list": True,
-            "nbgrader.server_extensions.validate_assignment": True,
-        }}}, indent=2), encoding="utf-8")
+    (student / "jupyter_server_config.json").write_text(_server_extensions(instructor=False), encoding="utf-8")
     (student / "labconfig" / "page_config.json").write_text(json.dumps({
         "disabledExtensions": {
             "@jupyter/nbgrader:formgrader": True,
@@ -227,13 +231,8 @@ def write_role_config(hub_dir: Path, course: str, exchange: Path, instructor: st
         "c = get_config()  # noqa: F821\n"
         f"c.CourseDirectory.root = {str(course_dir)!r}\n",
         encoding="utf-8")
-    (instructor_dir / "jupyter_server_config.json").write_text(json.dumps({
-        "ServerApp": {"jpserver_extensions": {
-            "nbgrader.server_extensions.formgrader": True,
-            "nbgrader.server_extensions.course_list": True,
-            "nbgrader.server_extensions.assignment_list": True,
-            "nbgrader.server_extensions.validate_assignment": True,
-        }}}, indent=2), encoding="utf-8")
+    (instructor_dir / "jupyter_server_config.json").write_text(_server_extensions(instructor=True),
+                                                               encoding="utf-8")
     for path in etc.rglob("*"):
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
