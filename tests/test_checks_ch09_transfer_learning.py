@@ -135,10 +135,16 @@ def test_head_check_rejects_a_changed_base_and_an_untrained_head(head_model):
         checks.check_head_trained(None, DATA["X_val"], DATA["y_val"])
 
 
-def test_finetune_check(head_model):
+def tuned_copy(head_model):
+    """A copy of ``head_model`` whose base's last convolution moved a little: fine-tuned."""
     tuned = copy_of(head_model)
     v = variable(tuned, "conv3/kernel")
     v.assign(v.numpy() * 1.0001)
+    return tuned
+
+
+def test_finetune_check(head_model):
+    tuned = tuned_copy(head_model)
     checks.check_finetuned(tuned, DATA["X_val"], DATA["y_val"])
     with pytest.raises(AssertionError, match="No convolution of the base changed"):
         checks.check_finetuned(copy_of(head_model), DATA["X_val"], DATA["y_val"])
@@ -168,9 +174,7 @@ def test_questions_2_and_3_need_question_1s_head():
 
 def test_finetune_check_rejects_a_model_tuned_in_place(head_model):
     """Fine-tuning head_model itself changes question 2's model: the check asks for a copy."""
-    tuned = copy_of(head_model)
-    v = variable(tuned, "conv3/kernel")
-    v.assign(v.numpy() * 1.0001)
+    tuned = tuned_copy(head_model)
     checks.check_finetuned(tuned, DATA["X_val"], DATA["y_val"], head_model=head_model)
     with pytest.raises(AssertionError, match="changed the base of `head_model` too") as error:
         checks.check_finetuned(tuned, DATA["X_val"], DATA["y_val"], head_model=tuned)

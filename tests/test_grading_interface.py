@@ -419,7 +419,9 @@ def test_an_error_raised_by_the_students_code_is_marked_as_the_students_message(
 
     fake = FakeKernel({"f": f})
     kernel = interface.StudentKernel(fake, interface.setup_refs({"np": np}))
-    outputs = interface.run_test("f(np.array([4, 2]))\n", "t", {"np": np}, kernel)
-    assert outputs[-1]["ename"] == "ValueError" and outputs[-1]["metadata"] == {"dlcourse": {"message_from_kernel": True}}
-    outputs = interface.run_test("assert False, 'the check'\n", "t", {"np": np}, kernel)
-    assert "metadata" not in outputs[-1]
+    verdict = {}
+    outputs = interface.run_test("f(np.array([4, 2]))\n", "t", {"np": np}, kernel, verdict=verdict)
+    assert outputs[-1]["ename"] == "ValueError" and verdict["kind"] == "student_exception"
+    verdict = {}
+    interface.run_test("assert False, 'the check'\n", "t", {"np": np}, kernel, verdict=verdict)
+    assert verdict["kind"] == "check"

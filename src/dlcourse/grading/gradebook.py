@@ -49,7 +49,7 @@ def ensure_assignment(course_root: Path, source_dir: str, assignment: str, db_ur
     assignment that is in the gradebook without notebooks (``nbgrader db assignment add`` to set a due
     date before anything was generated) gets them; its due date stays.
     """
-    if has_assignment(db_url, assignment) and _has_notebooks(db_url, assignment):
+    if _has_notebooks(db_url, assignment):
         return
     with tempfile.TemporaryDirectory(prefix="dlcourse-seed-") as tmp:
         shutil.copytree(course_root / source_dir / assignment, Path(tmp, "source", assignment))

@@ -36,7 +36,7 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from .preprocessors import INCIDENTS_KEY, secret_lines
+from .preprocessors import _ANSI, INCIDENTS_KEY, redact, secret_lines
 
 #: What each kind of failure means, in the report's words.
 KINDS = {
@@ -50,8 +50,6 @@ KINDS = {
     "tampered": "the kernel's answers were not valid data (tampering)",
     "not_graded": "the test never ran (the submission could not be graded, or grading stopped)",
 }
-PLACEHOLDER = "[hidden test]"
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _QUOTED = re.compile(r"'[^'\n]{0,80}'|\"[^\"\n]{0,80}\"")
 _NUMBER = re.compile(r"(?<![A-Za-z_])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?")
 _DETAILS = re.compile(r"<details>.*?</details>", re.S)
@@ -112,15 +110,6 @@ def _message(cell) -> str:
     if out.get("ename") == "AssertionError" and value:
         return value  # a check's message, as the student reads it
     return f"{out.get('ename', 'Error')}: {value}" if value else str(out.get("ename", "Error"))
-
-
-def _redact(text: str, secrets: list[str]) -> str:
-    for line in secrets:
-        if line in text:
-            text = text.replace(line, PLACEHOLDER)
-    for marker in ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
-        text = text.replace(marker, PLACEHOLDER)
-    return text
 
 
 def _question(grade_id: str) -> str:
@@ -225,12 +214,11 @@ def collect(course_root: str | Path, assignment: str, db_url: str, *, autograded
                     verdicts[student][gid] = verdict
                 times[gid].append(round(spent, 3))
                 spent = 0.0
-    ordered_secrets = sorted(secrets, key=len, reverse=True)
     # a student's id inside a message (a path, a string of theirs) is anonymised like the rest
     ids = [] if names else sorted((s for s in students if len(s) >= 3), key=len, reverse=True)
 
     def anonymise(text: str) -> str:
-        text = _redact(text, ordered_secrets)
+        text = redact(text, secrets)
         for sid in ids:
             if sid in text:
                 text = text.replace(sid, "[student]")
@@ -248,7 +236,7 @@ def collect(course_root: str | Path, assignment: str, db_url: str, *, autograded
         q["partial"] = len(scores) - q["full"] - q["zero"]
         spent = sorted(times.get(gid, []))
         q["seconds"] = {"median": spent[len(spent) // 2] if spent else None, "max": spent[-1] if spent else None}
-        q["hint"] = _redact(hints.get(gid, ""), ordered_secrets)
+        q["hint"] = redact(hints.get(gid, ""), secrets)
         if manual:
             states = Counter()
             for s in students:

@@ -512,8 +512,6 @@ def run_test(source: str, name: str, setup: dict, kernel: StudentKernel, max_out
         outputs.append({"output_type": "stream", "name": "stdout", "text": text[:max_output]})
     if error is not None:
         outputs.append(error_output(error, filename, code_text))
-        if getattr(error, "from_student", False):  # its message is the student's: feedback hides it
-            outputs[-1]["metadata"] = {"dlcourse": {"message_from_kernel": True}}
     if verdict is not None:
         verdict.update(describe_failure(error))
     return outputs

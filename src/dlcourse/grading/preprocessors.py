@@ -238,7 +238,7 @@ class HardenedExecute(Execute):
         for failed_id, error in self._side.failures[self._setup_reported:]:
             self._incident(cell, index, "setup_failed", f"the locked cell {failed_id} failed in the grader: {error}")
         self._setup_reported = len(self._side.failures)
-        if any(o.pop("metadata", {}).get("dlcourse", {}).get("message_from_kernel") for o in outputs):
+        if verdict.get("kind") == "student_exception":  # its message is the student's: feedback hides it
             self._feedback["message_from_kernel"].append(index)
         cell.outputs = [nbformat.from_dict(o) for o in outputs]
         cell.execution_count = None
@@ -382,6 +382,20 @@ def hidden_test_lines(source: str) -> list[str]:
     return lines
 
 
+#: What replaces a hidden-test line in what students and teaching assistants see.
+PLACEHOLDER = "[hidden test]"
+
+
+def redact(text: str, secrets, placeholder: str = PLACEHOLDER) -> str:
+    """``text`` without colour codes, with every hidden-test line of ``secrets`` and the hidden-test
+    markers replaced by ``placeholder``, longest lines first (Instructors' guide)."""
+    text = _ANSI.sub("", text)
+    for line in sorted({*secrets, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"}, key=len, reverse=True):
+        if line in text:
+            text = text.replace(line, placeholder)
+    return text
+
+
 def secret_lines(source: str) -> list[str]:
     """The hidden-test lines of a cell that say something: a line with fewer than three letters or
     digits (``])``, ``)``) reveals nothing and would otherwise be redacted from every output."""
@@ -391,7 +405,7 @@ def secret_lines(source: str) -> list[str]:
 class StripHiddenTests(NbGraderPreprocessor):
     """Feedback without hidden tests: regions removed from cells, their lines redacted from outputs (Instructors' guide)."""
 
-    placeholder = Unicode("[hidden test]").tag(config=True)
+    placeholder = Unicode(PLACEHOLDER).tag(config=True)
     after_tests_note = Unicode("(Output not shown in feedback: this cell ran after the tests had called your "
                                "code, so it could show their inputs. Your own run shows it.)\n").tag(config=True)
     hidden_message = Unicode("(your code raised this error on an input of the hidden tests; its message is "
@@ -403,15 +417,9 @@ class StripHiddenTests(NbGraderPreprocessor):
             secret.update(secret_lines(cell.source))
             if utils.is_grade(cell) and "BEGIN HIDDEN TESTS" in cell.source:
                 cell.source = _HIDDEN.sub("", cell.source).rstrip("\n")
-        secret.update(("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"))
-        ordered = sorted(secret, key=len, reverse=True)
 
         def clean(text: str) -> str:
-            text = _ANSI.sub("", text)
-            for line in ordered:
-                if line in text:
-                    text = text.replace(line, self.placeholder)
-            return text
+            return redact(text, secret, self.placeholder)
 
         graded = nb.metadata.get(INCIDENTS_KEY, {})
         after_calls, from_kernel = set(graded.get("after_test_calls", [])), set(graded.get("message_from_kernel", []))
