@@ -25,9 +25,9 @@ Skipped only where a hub cannot run (not root, no PAM); in CI (``make test-hub``
 
 from __future__ import annotations
 
-import copy
 import csv
 import html
+import importlib.util
 import json
 import os
 import pwd
@@ -46,7 +46,11 @@ import pytest
 
 from conftest import ROOT, unavailable
 from grading_cases import CASES
-from grading_fixtures import KEY, full_marks, gid, hidden_lines, points, release, replace, solution
+from grading_fixtures import KEY, full_marks, hidden_lines, points, release, replace, solution
+
+_spec = importlib.util.spec_from_file_location("hubtool", ROOT / "tools" / "hub.py")
+hubtool = importlib.util.module_from_spec(_spec)  # tools/hub.py: the hub's set-up, and running as a user
+_spec.loader.exec_module(hubtool)
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow, pytest.mark.browser]
 
@@ -63,7 +67,6 @@ WRITTEN = "q8_validation_written"
 #: The instructor's marks for the written answer (q8), per student.
 MANUAL = {FULL: 2.0, BLANK: 0.0, WRONG: 1.0}
 SPAWN_TIMEOUT_MS = 240_000
-RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
 
 
 def _free_port() -> int:
@@ -81,13 +84,8 @@ def _tool(hub_dir: Path, *args: str, timeout: float = 300) -> subprocess.Complet
 
 def _as(user: str, *args: str, cwd: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """A command as a hub user, as in their terminal on the hub (the course environment, the hub's config)."""
-    home = pwd.getpwnam(user).pw_dir
     role = "instructor" if user == INSTRUCTOR else "student"
-    env = {"PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin", "HOME": home, "USER": user, "LOGNAME": user,
-           "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "PYTHONHASHSEED": "0",
-           "JUPYTER_CONFIG_PATH": f"{HUB['dir']}/etc/{role}:{HUB['dir']}/etc/common"}
-    return subprocess.run([RUNUSER, "-u", user, "--", *args], cwd=cwd or home, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return hubtool.as_user(user, list(args), cwd=cwd, timeout=timeout, hub_dir=HUB["dir"], role=role)
 
 
 def _ok(result: subprocess.CompletedProcess) -> str:
@@ -108,16 +106,7 @@ def _denied(user: str, *args: str) -> str:
 def answered() -> nbformat.NotebookNode:
     """The release with every answer cell filled in from the solution (solution markers and the written
     answer's mark scheme left out), as a student who answers everything would hand it in."""
-    nb = release()
-    answers = {gid(c): c for c in solution().cells if gid(c)}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and gid(cell) in answers:
-            text = answers[gid(cell)].source
-            text = re.sub(r"=== BEGIN MARK SCHEME ===.*?=== END MARK SCHEME ===\n*", "", text, flags=re.S)
-            cell.source = "\n".join(ln for ln in text.splitlines()
-                                    if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
-    return nb
+    return hubtool.filled_in(release(), solution())
 
 
 def wrong() -> nbformat.NotebookNode:

@@ -85,8 +85,10 @@ def user_exists(name: str) -> bool:
 
 
 def as_user(user: str, args: list[str], *, cwd: str | None = None, env: dict | None = None,
-            timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run a command as a Unix user (``runuser``), with the course environment first on the PATH."""
+            timeout: float | None = 600, hub_dir: Path | None = None, role: str = "student",
+            ) -> subprocess.CompletedProcess:
+    """Run a command as a Unix user (``runuser``), with the course environment first on the PATH;
+    with ``hub_dir``, as in that user's terminal on the hub (the ``role``'s nbgrader configuration)."""
     environment = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": pwd.getpwnam(user).pw_dir,
@@ -97,9 +99,29 @@ def as_user(user: str, args: list[str], *, cwd: str | None = None, env: dict | N
         "TF_ENABLE_ONEDNN_OPTS": "0",
         "PYTHONHASHSEED": "0",
     }
+    if hub_dir is not None:
+        environment["JUPYTER_CONFIG_PATH"] = f"{hub_dir}/etc/{role}:{hub_dir}/etc/common"
     environment.update(env or {})
     return subprocess.run([RUNUSER, "-u", user, "--", *args], cwd=cwd or environment["HOME"],
                           env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def filled_in(release, solution):
+    """The released notebook with every answer cell filled in from the solution (without the solution
+    markers and the written answer's mark scheme): what a student who answers everything hands in."""
+    import copy
+    import re
+
+    nb = copy.deepcopy(release)
+    answers = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in solution.cells}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade_id") in answers:
+            text = re.sub(r"=== BEGIN MARK SCHEME ===.*?=== END MARK SCHEME ===\n*", "",
+                          answers[meta["grade_id"]].source, flags=re.S)
+            cell.source = "\n".join(ln for ln in text.splitlines()
+                                    if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    return nb
 
 
 def _created(hub_dir: Path) -> list[str]:

@@ -33,9 +33,10 @@ from pathlib import Path
 
 import nbformat
 
+import hub  # tools/hub.py, beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
 HUB_TOOL = ROOT / "tools" / "hub.py"
-RUNUSER = "/usr/sbin/runuser"
 PREFIX = "dlhubc"
 
 
@@ -47,13 +48,8 @@ def tool(hub_dir: Path, *args: str) -> None:
 
 
 def as_user(hub_dir: Path, user: str, *args: str, cwd: str | None = None) -> subprocess.CompletedProcess:
-    home = pwd.getpwnam(user).pw_dir
     role = "instructor" if user.endswith("-teach") else "student"
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": home, "USER": user,
-           "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0",
-           "JUPYTER_CONFIG_PATH": f"{hub_dir}/etc/{role}:{hub_dir}/etc/common"}
-    return subprocess.run([RUNUSER, "-u", user, "--", *args], cwd=cwd or home, env=env,
-                          capture_output=True, text=True)
+    return hub.as_user(user, list(args), cwd=cwd, timeout=None, hub_dir=hub_dir, role=role)
 
 
 def rss_mb(pid: int) -> float:
@@ -96,15 +92,7 @@ def login(url: str, user: str, password: str) -> None:
 def answers(key: str):
     release = nbformat.read(ROOT / "notebooks" / key / f"{key}.ipynb", as_version=4)
     solution = nbformat.read(ROOT / "solutions" / key / f"{key}.ipynb", as_version=4)
-    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in solution.cells}
-    full = nbformat.from_dict(json.loads(nbformat.writes(release)))
-    for cell in full.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and meta.get("grade_id") in by_id:
-            text = re.sub(r"=== BEGIN MARK SCHEME ===.*?=== END MARK SCHEME ===\n*", "",
-                          by_id[meta["grade_id"]].source, flags=re.S)
-            cell.source = "\n".join(ln for ln in text.splitlines()
-                                    if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    full = hub.filled_in(release, solution)
     wrong = nbformat.from_dict(json.loads(nbformat.writes(full)))
     graded = [c for c in wrong.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
     graded[-1].source = "raise ValueError('a wrong answer')"
