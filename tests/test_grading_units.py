@@ -15,6 +15,7 @@ import sys
 import nbformat
 import pytest
 
+from conftest import unavailable
 from grading_fixtures import (KEY, delete, full_marks, index_of, isolation_caps, make_course, points, release,
                               replace, solution, source_of, submit)
 
@@ -234,6 +235,76 @@ def test_sandbox_kills_everything_the_kernel_started(caps, tmp_path):
     subprocess.run([sys.executable, "-m", "dlcourse.grading.sandbox", "--policy", str(tmp_path / "policy.json"), "--",
                     sys.executable, "-c", code], cwd=tmp_path, timeout=60, check=True)
     assert sleepers(marker) == []
+
+
+BURN_IN_NEW_SESSIONS = r"""
+import subprocess, sys
+burn = ("import os, time\nassert os.getsid(0) == os.getpid()\n"
+        "print([l for l in open('/proc/self/cgroup') if 'cpu' in l.split(':')[1].split(',')][0].strip(), flush=True)\n"
+        "end = time.process_time() + 1.5\nwhile time.process_time() < end: pass\n")
+burners = [subprocess.Popen([sys.executable, "-c", burn], start_new_session=True) for _ in range(2)]
+for b in burners:
+    b.wait()
+"""
+
+
+def test_a_kernel_and_processes_it_starts_in_new_sessions_share_one_cpu_quota(caps, tmp_path):
+    """Issue 24: burners in sessions of their own escape ``nice`` (autogroup), never the kernel's CPU cgroup."""
+    if not caps.cpu_cgroup:
+        unavailable(f"no writable CPU controller: {caps.notes}", required_in_ci=caps.root)
+    policy = grading_sandbox.make_policy(caps, keep_ro=grading_worker.kernel_needs(),
+                                         keep_rw=[], memory_bytes=None, file_size_bytes=None)
+    folder = Path(caps.cpu_cgroup, f"dlcourse-test-cpu-{os.getpid()}")
+    policy.cpu_cgroup, policy.cpu_cores = str(folder), 1.0
+    policy.dump(tmp_path / "policy.json")
+    try:
+        out = subprocess.run([sys.executable, "-m", "dlcourse.grading.sandbox", "--policy",
+                              str(tmp_path / "policy.json"), "--", sys.executable, "-c", BURN_IN_NEW_SESSIONS],
+                             cwd=tmp_path, timeout=60, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.splitlines()
+        assert len(lines) == 2 and all(line.endswith("/" + folder.name) for line in lines), lines
+        if (folder / "cpu.max").exists():
+            assert (folder / "cpu.max").read_text().split() == ["100000", "100000"]
+        else:
+            assert (folder / "cpu.cfs_quota_us").read_text().strip() == "100000"
+            assert (folder / "cpu.cfs_period_us").read_text().strip() == "100000"
+        stat = dict(line.split() for line in (folder / "cpu.stat").read_text().splitlines())
+        if (os.cpu_count() or 1) >= 2:  # two burners want two cores; the quota held them to one
+            assert int(stat["nr_throttled"]) > 0, stat
+    finally:
+        grading_worker._remove_cgroup(folder)
+    assert not folder.exists()
+
+
+def test_a_kernel_gets_its_own_memory_and_process_limits_over_all_its_processes(caps, tmp_path):
+    """Issue 24: memory and process counts capped per kernel (cgroup v2, else the v1 hierarchies)."""
+    if not (caps.cgroup or caps.cgroups_v1):
+        unavailable(f"no writable memory or pids cgroup: {caps.notes}", required_in_ci=caps.root)
+    policy = grading_sandbox.make_policy(caps, keep_ro=grading_worker.kernel_needs(),
+                                         keep_rw=[], memory_bytes=3 << 30, file_size_bytes=None)
+    name = f"dlcourse-test-mem-{os.getpid()}"
+    if caps.cgroup:
+        policy.cgroup = str(Path(caps.cgroup, name))
+        limits = {Path(policy.cgroup, "memory.max"): str(3 << 30), Path(policy.cgroup, "pids.max"): "1024"}
+    else:
+        policy.cgroups_v1 = {c: str(Path(b, name)) for c, b in caps.cgroups_v1.items()}
+        files = {"memory": "memory.limit_in_bytes", "pids": "pids.max"}
+        limits = {Path(f, files[c]): str(3 << 30) if c == "memory" else "1024" for c, f in policy.cgroups_v1.items()}
+    policy.dump(tmp_path / "policy.json")
+    groups = [Path(f).parent for f in limits]
+    try:
+        out = subprocess.run([sys.executable, "-m", "dlcourse.grading.sandbox", "--policy",
+                              str(tmp_path / "policy.json"), "--", sys.executable, "-c",
+                              "print(open('/proc/self/cgroup').read())"],
+                             cwd=tmp_path, timeout=60, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert sum(line.endswith("/" + name) for line in out.stdout.splitlines()) == len(set(groups)), out.stdout
+        assert {f: f.read_text().strip() for f in limits} == limits
+    finally:
+        for folder in set(groups):
+            grading_worker._remove_cgroup(folder)
+    assert not any(folder.exists() for folder in groups)
 
 
 def test_kernel_dies_when_its_launcher_is_killed(caps, tmp_path):

@@ -168,6 +168,7 @@ def grade_class(
     slow_cell_timeout: int | None = None,
     notebook_timeout: int = 1800,
     memory_bytes: int | None = 8 << 30,
+    kernel_cpus: float = 1.0,
     expose: tuple[str, ...] = (),
     progress: bool = True,
     max_files: int = 200,
@@ -198,6 +199,7 @@ def grade_class(
         "slow_cell_timeout": slow_cell_timeout or 0,
         "notebook_timeout": notebook_timeout,
         "memory_bytes": memory_bytes,
+        "kernel_cpus": kernel_cpus,
         "expose": [str(Path(p).resolve()) for p in expose],
         "max_files": max_files,
         "max_bytes": max_bytes,
@@ -292,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "marks slow (metadata dlcourse.slow; default: four times --cell-timeout)")
     p.add_argument("--notebook-timeout", type=int, default=1800, help="seconds per submission (default 1800)")
     p.add_argument("--memory-limit", default="8G", help="address-space limit of each kernel (default 8G; 'none')")
+    p.add_argument("--kernel-cpus", type=float, default=1.0, help="CPU quota of each kernel's processes "
+                   "together, in cores, where a cgroup CPU controller is writable (default 1)")
     p.add_argument("--expose", action="append", default=[], help="extra folder the kernel may read")
     p.add_argument("--hide", action="append", default=[], help="no longer needed, accepted for old scripts: "
                    "the kernel sees only the allowlist and the --expose folders")
@@ -328,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             root, args.assignment, workers=args.workers, scheduler=args.scheduler, db_url=args.db_url,
             students=args.student, cell_timeout=args.cell_timeout,
             slow_cell_timeout=args.slow_cell_timeout, notebook_timeout=args.notebook_timeout,
-            memory_bytes=parse_size(args.memory_limit), expose=tuple(args.expose),
+            memory_bytes=parse_size(args.memory_limit), kernel_cpus=args.kernel_cpus, expose=tuple(args.expose),
             progress=not args.no_progress, max_files=args.max_files,
             max_bytes=parse_size(args.max_size) or (64 << 20), only_missing=args.missing,
         )

@@ -34,11 +34,17 @@ What is isolated (when the feature is available; root, or unprivileged user name
   ``pids.max``) over all its processes where cgroups v2 with the memory controller are
   available (reported when not); a wall-clock timeout per cell and per submission; output
   capped per cell and per notebook as it arrives (:mod:`dlcourse.grading.preprocessors`).
+* **CPU**: a CPU quota over all the kernel's processes (``Policy.cpu_cores``, one core by
+  default): a cgroup of its own in the CPU controller, v2 ``cpu.max`` or v1
+  ``cpu.cfs_quota_us``, whichever the machine lets the grader write. Processes stay in their
+  cgroup whatever they do, so a burner that starts a new session (which would put it in a
+  scheduling group of its own, the kernel's "autogroup", out of reach of ``nice``) still
+  shares its kernel's quota, and a neighbour graded on another core keeps its speed.
 
-What is **not** isolated: CPU time shares (no CPU controller is set), the kernel's own
-interpreter (which is why no verdict is computed there), timing side channels, and, without
-cgroups v2, the total memory of many processes (each one is capped by ``RLIMIT_AS`` and their
-number by ``RLIMIT_NPROC``).
+What is **not** isolated: the kernel's own interpreter (which is why no verdict is computed
+there), timing side channels, CPU shares where no CPU controller is writable (reported), and,
+without cgroups v2, the total memory of many processes (each one is capped by ``RLIMIT_AS``
+and their number by ``RLIMIT_NPROC``).
 """
 
 from __future__ import annotations
@@ -98,6 +104,9 @@ class Capabilities:
     uts: bool = False
     drop_user: bool = False
     cgroup: str = ""  # a cgroup v2 folder where the grader may make per-kernel groups with memory.max
+    cpu_cgroup: str = ""  # a folder of the CPU controller (v2 or v1) where it may make per-kernel groups
+    #: Without cgroup v2's memory controller: v1 hierarchies ("memory", "pids") where it may make groups.
+    cgroups_v1: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -109,7 +118,9 @@ class Capabilities:
             f"IPC isolation (IPC namespace): {'on' if self.ipc else 'OFF'}",
             f"host name isolation (UTS namespace): {'on' if self.uts else 'OFF'}",
             "environment: allowlisted",
-            f"memory of all the kernel's processes (cgroup v2 memory.max): {'on' if self.cgroup else 'OFF'}",
+            "memory of all the kernel's processes (cgroup memory limit): "
+            + ("on (v2 memory.max)" if self.cgroup else "on (v1)" if "memory" in self.cgroups_v1 else "OFF"),
+            f"CPU of all the kernel's processes (cgroup CPU quota): {'on' if self.cpu_cgroup else 'OFF'}",
             f"runs as an unprivileged uid of its own: {'yes' if self.drop_user else 'no'}",
         ]
         return "\n".join(lines + [f"notice: {n}" for n in self.notes])
@@ -133,6 +144,9 @@ class Policy:
     tmpfs_size: str = "256m"
     pid_dir: str | None = None
     cgroup: str = ""  # the kernel's own cgroup v2 folder (made by the launcher, removed by the grader)
+    cpu_cgroup: str = ""  # the kernel's own CPU cgroup folder, v2 or v1 (made by the launcher, removed by the grader)
+    cpu_cores: float = 1.0  # the CPU quota of all the kernel's processes together, in cores
+    cgroups_v1: dict[str, str] = field(default_factory=dict)  # the kernel's own v1 groups, per controller
     pids_max: int = 1024
     #: Each kernel runs as its own uid, this plus its launcher's process id (which no two live
     #: launchers share), so that RLIMIT_NPROC counts one submission's processes, not the class's.
@@ -237,6 +251,64 @@ def _cgroup_v2() -> tuple[str, str]:
     return "", "the cgroup v2 memory controller is not available to the grader"
 
 
+def _own_cgroups() -> tuple[list[list[str]], dict[str, str]]:
+    """The mounts, and this process's cgroup path per controller list ("" for v2)."""
+    mounts = [line.split() for line in Path("/proc/self/mounts").read_text().splitlines()]
+    own = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, rel = line.split(":", 2)
+        own[controllers] = rel
+    return mounts, own
+
+
+def _writable_base(candidates: list[tuple[Path, str, str]]) -> str:
+    """The first base folder where a child group can be made and gets ``file``; '' if none.
+
+    ``candidates``: (base, file, v2 controller to enable in the base, or "" for v1).
+    """
+    for base, file, enable in candidates:
+        try:
+            if enable:
+                if enable not in (base / "cgroup.controllers").read_text().split():
+                    continue
+                if enable not in (base / "cgroup.subtree_control").read_text().split():
+                    (base / "cgroup.subtree_control").write_text(f"+{enable}")
+            test = base / f"dlcourse-probe-{enable or 'v1'}-{os.getpid()}"
+            test.mkdir()
+            ok = (test / file).is_file()
+            test.rmdir()
+            if ok:
+                return str(base)
+        except OSError:
+            continue
+    return ""
+
+
+def _v1_cgroup(controller: str, file: str) -> str:
+    """A folder of the cgroup v1 ``controller`` hierarchy where this process may make child groups."""
+    mounts, own = _own_cgroups()
+    rel = next((r for c, r in own.items() if controller in c.split(",")), "/")
+    return _writable_base([(Path(f[1] + rel.rstrip("/")), file, "") for f in mounts
+                           if f[2:3] == ["cgroup"] and controller in f[3].split(",")])
+
+
+def _cpu_cgroup() -> tuple[str, str]:
+    """A folder of the CPU controller where this process may make child groups with a CPU quota.
+
+    cgroup v2 (``cpu.max``) where its CPU controller can be enabled, else the v1 ``cpu`` hierarchy
+    (``cpu.cfs_quota_us``); or ('', why not).
+    """
+    mounts, own = _own_cgroups()
+    rel = own.get("", "/")
+    v2 = []
+    for fields in mounts:
+        if fields[2:3] == ["cgroup2"]:
+            for base in (Path(fields[1] + rel.rstrip("/")).parent if rel != "/" else Path(fields[1]), Path(fields[1])):
+                v2.append((base, "cpu.max", "cpu"))
+    base = _writable_base(v2) or _v1_cgroup("cpu", "cpu.cfs_quota_us")
+    return base, "" if base else "no writable CPU controller (cgroup v2 cpu or v1 cpu) for the grader"
+
+
 def _probe_here() -> Capabilities:
     caps = Capabilities(root=os.geteuid() == 0)
     if not sys.platform.startswith("linux"):
@@ -263,11 +335,20 @@ def _probe_here() -> Capabilities:
             caps.notes.append(f"{name} namespaces are not permitted here: that isolation is OFF")
     if caps.root:
         caps.cgroup, why = _cgroup_v2()
+        if not caps.cgroup:  # cgroups v1 (or a hybrid machine): the same limits, file names of v1
+            for controller, file in (("memory", "memory.limit_in_bytes"), ("pids", "pids.max")):
+                if base := _v1_cgroup(controller, file):
+                    caps.cgroups_v1[controller] = base
     else:
         why = "not root: no cgroup of its own for each kernel"
-    if not caps.cgroup:
+    if not caps.cgroup and "memory" not in caps.cgroups_v1:
         caps.notes.append(f"{why}: the total memory of a kernel's processes is not capped "
                           "(each process has its RLIMIT_AS, their number RLIMIT_NPROC)")
+    if caps.root:
+        caps.cpu_cgroup, why = _cpu_cgroup()
+    if not caps.cpu_cgroup:
+        caps.notes.append(f"{why}: a kernel's processes have no CPU quota; one that starts new sessions "
+                          "can slow the kernels graded beside it")
     return caps
 
 
@@ -463,6 +544,34 @@ def _join_cgroup(policy: Policy) -> None:
     (folder / "cgroup.procs").write_text(str(os.getpid()))
 
 
+def _join_cgroups_v1(policy: Policy) -> None:
+    """Put this launcher (and so the kernel) in its own v1 memory and pids groups, with their limits."""
+    for controller, folder in policy.cgroups_v1.items():
+        folder = Path(folder)
+        folder.mkdir(exist_ok=True)
+        if controller == "memory" and policy.memory_bytes:
+            (folder / "memory.limit_in_bytes").write_text(str(policy.memory_bytes))
+        if controller == "pids" and policy.pids_max:
+            (folder / "pids.max").write_text(str(policy.pids_max))
+        (folder / "cgroup.procs").write_text(str(os.getpid()))
+
+
+def _join_cpu_cgroup(policy: Policy) -> None:
+    """Put this launcher (and so the kernel) in its own CPU cgroup with a quota of ``cpu_cores``."""
+    if not policy.cpu_cgroup or not policy.cpu_cores:
+        return
+    folder = Path(policy.cpu_cgroup)
+    folder.mkdir(exist_ok=True)
+    period = 100_000  # microseconds
+    quota = max(1000, int(policy.cpu_cores * period))
+    if (folder / "cpu.max").exists():  # cgroup v2
+        (folder / "cpu.max").write_text(f"{quota} {period}")
+    else:  # cgroup v1
+        (folder / "cpu.cfs_period_us").write_text(str(period))
+        (folder / "cpu.cfs_quota_us").write_text(str(quota))
+    (folder / "cgroup.procs").write_text(str(os.getpid()))
+
+
 def run_confined(policy: Policy, argv: list[str]) -> int:
     """Start ``argv`` under ``policy`` and wait for it; the exit status (Instructors' guide)."""
     # Die with the grading process, and let the grader find us when it must stop a submission.
@@ -470,6 +579,8 @@ def run_confined(policy: Policy, argv: list[str]) -> int:
     if policy.pid_dir:
         Path(policy.pid_dir, str(os.getpid())).touch()
     _join_cgroup(policy)
+    _join_cgroups_v1(policy)
+    _join_cpu_cgroup(policy)
     flags = sum(flag for name, flag in NAMESPACES.items() if getattr(policy, name))
     if policy.user and policy.uid_base:
         policy.kernel_uid = policy.uid_base + os.getpid()  # before a new PID namespace renumbers us

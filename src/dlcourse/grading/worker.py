@@ -101,7 +101,6 @@ def make_job(
 
 
 @functools.lru_cache(maxsize=1)
-@functools.lru_cache(maxsize=1)
 def capabilities() -> sandbox.Capabilities:
     """Isolation features of the machine this process runs on, probed once (Instructors' guide)."""
     return sandbox.probe()
@@ -315,8 +314,16 @@ def _remove_cgroup(folder: Path | None) -> None:
         return
     try:
         (folder / "cgroup.kill").write_text("1")
-    except OSError:
-        pass
+    except OSError:  # cgroup v1 has no cgroup.kill: kill its processes one by one
+        try:
+            pids = (folder / "cgroup.procs").read_text().split()
+        except OSError:
+            pids = []
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ValueError, ProcessLookupError, PermissionError):
+                pass
     for _ in range(50):
         try:
             folder.rmdir()
@@ -338,6 +345,8 @@ def run_job(job: dict) -> dict:
               "timestamp": job["submission"].get("timestamp.txt", b"").decode().strip() or None}
     base = Path(tempfile.mkdtemp(prefix="dlcourse-grade-", dir=opts.get("tmp_dir")))
     cgroup: Path | None = None  # the kernels' own cgroup, where the machine has one
+    cpu_cgroup: Path | None = None  # and their own CPU cgroup (the same folder under cgroup v2)
+    v1_groups: list[Path] = []  # or their own cgroup v1 memory and pids groups
     try:
         root = base / "course"
         a, s = job["assignment"], job["student"]
@@ -375,6 +384,12 @@ def run_job(job: dict) -> dict:
         if caps.cgroup:
             cgroup = Path(caps.cgroup, f"dlcourse-{base.name}")
             policy.cgroup = str(cgroup)
+        policy.cgroups_v1 = {c: str(Path(b, f"dlcourse-{base.name}")) for c, b in caps.cgroups_v1.items()}
+        v1_groups = [Path(f) for f in policy.cgroups_v1.values()]
+        if caps.cpu_cgroup:
+            cpu_cgroup = Path(caps.cpu_cgroup, f"dlcourse-{base.name}")
+            policy.cpu_cgroup = str(cpu_cgroup)
+            policy.cpu_cores = opts.get("kernel_cpus", 1.0)
         (base / "pids").mkdir()
         policy.dump(base / "policy.json")
         uses_keras = any(b"import keras" in data or b"import tensorflow" in data
@@ -449,6 +464,8 @@ def run_job(job: dict) -> dict:
     finally:
         result["seconds"] = round(time.monotonic() - start, 1)
         _remove_cgroup(cgroup)
+        for folder in ([cpu_cgroup] if cpu_cgroup != cgroup else []) + v1_groups:
+            _remove_cgroup(folder)
         shutil.rmtree(base, ignore_errors=True)
 
 
