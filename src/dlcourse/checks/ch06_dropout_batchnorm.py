@@ -129,7 +129,7 @@ def check_dropout(dropout_fn: Callable, x=None, u=None, rate: float = 0.25) -> N
              "nothing (and no rescaling either, because the training outputs were already rescaled).",
              tag="dropout_at_inference")
     # the original dropout (inverted=False)
-    what_original = f"{what}(..., inverted=False)"
+    what_original = "`dropout(..., inverted=False)`"
     got = _array_result(check_implemented(dropout_fn, what, x.copy(), rate, u.copy(), True, False), x.shape,
                         what_original)
     if not np.allclose(got, reference_dropout(x, rate, u, True, False)):
@@ -142,17 +142,17 @@ def check_dropout(dropout_fn: Callable, x=None, u=None, rate: float = 0.25) -> N
         fail(f"{what_original} in training mode changes the kept values; the original dropout leaves "
              "them as they are during training.", tag="original_kept_changed")
     got = _array_result(check_implemented(dropout_fn, what, x.copy(), rate, u.copy(), False, False), x.shape,
-                        f"{what}(..., training=False, inverted=False)")
+                        "`dropout(..., training=False, inverted=False)`")
     if not np.allclose(got, reference_dropout(x, rate, u, False, False)):
         if np.allclose(got, x):
-            fail(f"{what}(..., training=False, inverted=False) returns its input unchanged: then the next "
+            fail("`dropout(..., training=False, inverted=False)` returns its input unchanged: then the next "
                  "layer sees larger inputs on average at prediction time than it saw in training, where "
                  "a share `rate` of them was zero.", tag="original_inference_unchanged")
         if np.allclose(got, x / (1 - rate)):
-            fail(f"{what}(..., training=False, inverted=False) scales its input up; compare the mean of a "
+            fail("`dropout(..., training=False, inverted=False)` scales its input up; compare the mean of a "
                  "training output with its input, and correct in the other direction.",
                  tag="original_inference_up")
-        fail(f"{what}(..., training=False, inverted=False) is wrong: at inference nothing is dropped, and the "
+        fail("`dropout(..., training=False, inverted=False)` is wrong: at inference nothing is dropped, and the "
              "output must have, for every value, the mean that training gave it.", tag="original_inference_wrong")
 
 
@@ -348,7 +348,8 @@ def check_bn_network_params(fn: Callable, cases=None) -> None:
 
 
 # ----------------------------------------------------------------------------- question 6
-def check_spec_model(model: Any, input_dim: int = 11, units: Sequence[int] = (64, 32), rate: float = 0.25) -> None:
+def check_spec_model(model: Any, input_dim: int = 11, units: Sequence[int] = (64, 32), rate: float = 0.25,
+                     what: str = "`model`") -> None:
     """Question 6: hidden blocks Dense -> BatchNormalization -> ReLU -> Dropout(rate), then Dense(1).
 
     The ReLU may be the Dense layer's activation (Dense(relu) -> BN -> Dropout) or an Activation
@@ -358,7 +359,7 @@ def check_spec_model(model: Any, input_dim: int = 11, units: Sequence[int] = (64
     import keras
 
     dense = check_dense_stack(model, input_dim, list(units) + [1], [...] * len(units) + ["linear"],
-                              ignore=("Dropout", "BatchNormalization", "Activation", "ReLU"))
+                              ignore=("Dropout", "BatchNormalization", "Activation", "ReLU"), what=what)
     layers = list(model.layers)
     for i, layer in enumerate(dense):
         start = layers.index(layer)
@@ -434,7 +435,7 @@ def check_block_network(build: Callable, cases=(([64, 32], 0.25), ([16], 0.5))) 
         model = check_implemented(build, "`build_block_network`", list(units), rate)
         if model is None:
             fail("`build_block_network` returned None: did you forget `return`?", tag="block_none")
-        check_spec_model(model, 11, units, rate)
+        check_spec_model(model, 11, units, rate, what=f"build_block_network({list(units)}, {rate})")
         import keras
 
         dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
