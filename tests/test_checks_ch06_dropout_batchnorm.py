@@ -414,6 +414,7 @@ def test_block_network_accepts_the_specification(relu):
         (block_builder(units_of=[64, 32]), "Dense layers"),
         (lambda units, rate: build(before(64), before(32)), "has a bias|Dense layers"),
         (lambda units, rate: None, "forget `return`"),
+        (lambda units, rate: block_builder()(units, rate) if units else None, "forget `return`"),
         (not_written, "not written yet"),
     ],
 )

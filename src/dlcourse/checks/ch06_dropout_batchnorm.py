@@ -427,7 +427,7 @@ def reference_widest(budget: int, input_dim: int = 11, blocks: int = 2) -> int:
     return width
 
 
-def check_block_network(build: Callable, cases=(([64, 32], 0.25), ([16], 0.5))) -> None:
+def check_block_network(build: Callable, cases=(([64, 32], 0.25), ([16], 0.5), ([], 0.3))) -> None:
     """Question 6: ``build(hidden_units, rate)`` gives, per width, Dense(width, use_bias=False) ->
     BatchNormalization -> ReLU -> Dropout(rate), then Dense(1) with a bias, for 11 features."""
     __tracebackhide__ = True
