@@ -126,9 +126,9 @@ CASES = {
         # dropout without the 1/(1 - rate) rescaling: q1 (2 points) lost, 17 - 2 = 15
         wrong_answer=(
             "q1_dropout",
-            "def dropout(x, rate, u, training=True):\n"
+            "def dropout(x, rate, u, training=True, inverted=True):\n"
             "    if not training:\n"
-            "        return x\n"
+            "        return x if inverted else x * (1 - rate)\n"
             "    return np.where(np.asarray(u) >= rate, x, 0.0)\n",
             15.0,
         ),
@@ -149,9 +149,11 @@ CASES = {
         # epochs counted from 0: q2 (3 points) lost, 16 - 3 = 13
         wrong_answer=(
             "q2_early_stopping_epochs",
-            "def early_stopping_epochs(history, patience, min_delta):\n"
+            "def early_stopping_epochs(history, patience, min_delta, start_from_epoch=0):\n"
             "    best, best_epoch = np.inf, 0\n"
             "    for epoch, value in enumerate(history[\"val_loss\"]):\n"
+            "        if epoch < start_from_epoch:\n"
+            "            continue\n"
             "        if value < best - min_delta:\n"
             "            best, best_epoch = value, epoch\n"
             "        elif epoch - best_epoch >= patience:\n"

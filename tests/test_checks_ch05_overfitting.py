@@ -135,9 +135,11 @@ def test_a_constant_answer_fails_every_kind_of_case():
 
 
 # ------------------------------------------------------------------ question 2: early stopping rule
-def right_epochs(history, patience, min_delta):
+def right_epochs(history, patience, min_delta, start_from_epoch=0):
     best, best_epoch = np.inf, 0
     for epoch, value in enumerate(history["val_loss"], start=1):
+        if epoch <= start_from_epoch:
+            continue
         if value < best - min_delta:
             best, best_epoch = value, epoch
         elif epoch - best_epoch >= patience:
@@ -145,12 +147,17 @@ def right_epochs(history, patience, min_delta):
     return len(history["val_loss"]), best_epoch
 
 
-def keras_epochs(val_loss, patience, min_delta):
+def page_replay(history, patience, min_delta, start_from_epoch=0):
+    """The chapter page's hand replay wrapped in a function: it knows no warm-up."""
+    return right_epochs(history, patience, min_delta)
+
+
+def keras_epochs(val_loss, patience, min_delta, start_from_epoch=0):
     """What Keras's EarlyStopping itself does, driven epoch by epoch with the recorded values."""
     keras = pytest.importorskip("keras")
     model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1)])
     callback = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=min_delta, patience=patience,
-                                             restore_best_weights=True)
+                                             restore_best_weights=True, start_from_epoch=start_from_epoch)
     callback.set_model(model)
     model.stop_training = False
     callback.on_train_begin()
@@ -167,39 +174,47 @@ def keras_epochs(val_loss, patience, min_delta):
 def test_reference_rule_is_what_keras_does(seed):
     rng = np.random.default_rng(seed)
     val_loss = list(0.4 + 0.5 * np.exp(-np.arange(30) / 4) + np.abs(rng.normal(0, 0.02, 30)).cumsum() * 0.3)
-    patience, min_delta = int(rng.integers(0, 6)), float(rng.choice([0.0, 0.001, 0.01]))
-    assert checks.reference_early_stopping(val_loss, patience, min_delta) == keras_epochs(val_loss, patience, min_delta)
+    patience, min_delta = int(rng.integers(1, 6)), float(rng.choice([0.0, 0.001, 0.01]))
+    start = int(rng.choice([0, 0, 3, 8]))
+    assert checks.reference_early_stopping(val_loss, patience, min_delta, start) == \
+        keras_epochs(val_loss, patience, min_delta, start)
     history = checks._example_history()
     assert checks.reference_early_stopping(history["val_loss"], 3, 0.01) == keras_epochs(history["val_loss"], 3, 0.01)
+    history = checks._warmup_history()
+    assert checks.reference_early_stopping(history["val_loss"], 3, 0.01, 4) == \
+        keras_epochs(history["val_loss"], 3, 0.01, 4)
 
 
 def test_early_stopping_epochs_accepts_the_rule():
     checks.check_early_stopping_epochs(right_epochs)
     checks.check_early_stopping_epochs(right_epochs, {"loss": [1, 1, 1], "val_loss": [0.5, 0.6, 0.7]}, 1, 0.0)
+    checks.check_early_stopping_epochs(right_epochs, checks._warmup_history(), 2, 0.0, 6)
 
 
-def _from_zero(history, patience, min_delta):
-    last, best = right_epochs(history, patience, min_delta)
+def _from_zero(history, patience, min_delta, start=0):
+    last, best = right_epochs(history, patience, min_delta, start)
     return last - 1, best - 1
 
 
-def _training_curve(history, patience, min_delta):
-    return right_epochs({"val_loss": history["loss"]}, patience, min_delta)
+def _training_curve(history, patience, min_delta, start=0):
+    return right_epochs({"val_loss": history["loss"]}, patience, min_delta, start)
 
 
-def _late_by_one(history, patience, min_delta):
-    last, best = right_epochs(history, patience + 1, min_delta)
+def _late_by_one(history, patience, min_delta, start=0):
+    last, best = right_epochs(history, patience + 1, min_delta, start)
     return min(last, len(history["val_loss"])), best
 
 
-def _global_minimum(history, patience, min_delta):
-    last, _ = right_epochs(history, patience, min_delta)
-    return last, int(np.argmin(history["val_loss"][:last])) + 1
+def _global_minimum(history, patience, min_delta, start=0):
+    last, _ = right_epochs(history, patience, min_delta, start)
+    return last, int(np.argmin(history["val_loss"][start:last])) + start + 1
 
 
-def _never_stops_unhandled(history, patience, min_delta):
+def _never_stops_unhandled(history, patience, min_delta, start=0):
     best, best_epoch = np.inf, 0
     for epoch, value in enumerate(history["val_loss"], start=1):
+        if epoch <= start:
+            continue
         if value < best - min_delta:
             best, best_epoch = value, epoch
         elif epoch - best_epoch >= patience:
@@ -207,18 +222,39 @@ def _never_stops_unhandled(history, patience, min_delta):
     return 0, best_epoch
 
 
+def _warmup_counts_for_patience(history, patience, min_delta, start=0):
+    # the warm-up's epochs are skipped as improvements but still counted towards the patience
+    best, best_epoch = np.inf, 0
+    for epoch, value in enumerate(history["val_loss"], start=1):
+        if epoch > start and value < best - min_delta:
+            best, best_epoch = value, epoch
+        elif epoch - best_epoch >= patience:
+            return epoch, best_epoch
+    return len(history["val_loss"]), best_epoch
+
+
+def _warmup_minimum_kept(history, patience, min_delta, start=0):
+    # the warm-up is watched for the best value but not for stopping
+    last, best = right_epochs(history, patience, min_delta, start)
+    full = right_epochs(history, patience, min_delta)
+    return last, full[1]
+
+
 @pytest.mark.parametrize(
     "wrong, message",
     [
         (_from_zero, "Count epochs from 1"),
         (_training_curve, r"\*training\* loss"),
-        (lambda h, p, d: right_epochs(h, p, 0.0), "more than min_delta"),
+        (lambda h, p, d, s=0: right_epochs(h, p, 0.0, s), "more than min_delta"),
         (_late_by_one, "one epoch too late"),
         (_global_minimum, "last epoch that counted as an improvement"),
         (_never_stops_unhandled, "runs to the last epoch"),
-        (lambda h, p, d: list(right_epochs(h, p, d)), "tuple of two"),
-        (lambda h, p, d: tuple(float(e) for e in right_epochs(h, p, d)), "whole number"),
-        (lambda h, p, d: None, "forget `return`"),
+        (page_replay, "without the warm-up"),
+        (_warmup_counts_for_patience, "not watched|warm-up"),
+        (_warmup_minimum_kept, "lies in the warm-up"),
+        (lambda h, p, d, s=0: list(right_epochs(h, p, d, s)), "tuple of two"),
+        (lambda h, p, d, s=0: tuple(float(e) for e in right_epochs(h, p, d, s)), "whole number"),
+        (lambda h, p, d, s=0: None, "forget `return`"),
         (not_written, "not written yet"),
     ],
 )
@@ -299,8 +335,10 @@ def test_l2_penalty_per_layer_matches_keras_and_names_the_mistakes():
 
 # ------------------------------------------------------------------ question 4: L2 on every hidden layer
 def builder(hidden_kernel=True, output_kernel=False, activity=False, bias=False, l1=False, fixed=None,
-            only_first=False, units=64):
-    def build(lam):
+            only_first=False, units=64, first_l1="both"):
+    """first_l1: how the first layer's L1 penalty is added: "both" (right, with L1L2), "callable" (right,
+    with a function), "missing", "every" (on both hidden layers) or "instead" (replacing its L2)."""
+    def build(lam, l1_strength=0.0):
         import keras
 
         lam_ = fixed if fixed is not None else lam
@@ -310,6 +348,15 @@ def builder(hidden_kernel=True, output_kernel=False, activity=False, bias=False,
             kwargs = {}
             if hidden_kernel and not (only_first and i == 1):
                 kwargs["kernel_regularizer"] = reg()
+                if l1_strength and not l1 and (i == 0 or first_l1 == "every"):
+                    if first_l1 in ("both", "every"):
+                        kwargs["kernel_regularizer"] = keras.regularizers.L1L2(l1=l1_strength, l2=lam_)
+                    elif first_l1 == "callable":
+                        kwargs["kernel_regularizer"] = (
+                            lambda w: l1_strength * keras.ops.sum(keras.ops.abs(w))
+                            + lam_ * keras.ops.sum(keras.ops.square(w)))
+                    elif first_l1 == "instead":
+                        kwargs["kernel_regularizer"] = keras.regularizers.L1(l1_strength)
             if activity:
                 kwargs["activity_regularizer"] = reg()
             if bias:
@@ -324,11 +371,12 @@ def builder(hidden_kernel=True, output_kernel=False, activity=False, bias=False,
 def test_build_regularised_accepts_right_answers():
     pytest.importorskip("keras")
     checks.check_build_regularised(builder())
+    checks.check_build_regularised(builder(first_l1="callable"))
 
-    def with_bias(lam):
+    def with_bias(lam, l1=0.0):
         import keras
 
-        model = builder()(lam)
+        model = builder()(lam, l1)
         model.layers[-1].bias.assign([5.6])
         return model
 
@@ -336,7 +384,7 @@ def test_build_regularised_accepts_right_answers():
     with pytest.raises(AssertionError, match="output bias .* starts at 0"):
         checks.check_build_regularised(builder(), output_bias=5.6)
 
-    def with_activation_layers(lam):
+    def with_activation_layers(lam, l1=0.0):
         import keras
 
         L2 = keras.regularizers.L2
@@ -347,6 +395,18 @@ def test_build_regularised_accepts_right_answers():
 
     with pytest.raises(AssertionError, match="Activation layer"):   # check_dense_stack's rule of ch02
         checks.check_build_regularised(with_activation_layers)
+
+
+def page_network(lam, l1=0.0):
+    """The chapter page's `network((64, 64), l2=lam)`, with the output layer's penalty left out."""
+    import keras
+
+    penalty = keras.regularizers.L2(lam) if lam else None
+    model = keras.Sequential([keras.Input(shape=(11,))])
+    for units in (64, 64):
+        model.add(keras.layers.Dense(units, activation="relu", kernel_regularizer=penalty))
+    model.add(keras.layers.Dense(1))
+    return model
 
 
 @pytest.mark.parametrize(
@@ -360,9 +420,13 @@ def test_build_regularised_accepts_right_answers():
         (builder(output_kernel=True), "also penalises the output layer"),
         (builder(activity=True), "activity_regularizer or bias_regularizer as well"),
         (builder(l1=True), "L1"),
-        (builder(fixed=0.01), "argument `lam`"),
+        (builder(fixed=0.01), "arguments"),
         (builder(units=32), "32 units"),
-        (lambda lam: None, "forget `return model`"),
+        (builder(first_l1="missing"), "L1 penalty of strength l1=.* is missing"),
+        (page_network, "L1 penalty of strength l1=.* is missing"),
+        (builder(first_l1="every"), "first hidden layer only"),
+        (builder(first_l1="instead"), "instead of its L2"),
+        (lambda lam, l1=0.0: None, "forget `return model`"),
         (not_written, "not written yet"),
     ],
 )
@@ -428,13 +492,28 @@ def test_early_stopped_accepts_a_right_run(trained, wine):
     assert np.mean(np.abs(model.predict(X_test, verbose=0).ravel() - y_test)) < 0.56
 
 
-@pytest.mark.parametrize("name", ["mean_absolute_error", "MeanAbsoluteError"])
+@pytest.mark.parametrize("name", ["mean_absolute_error", "MAE"])
 def test_early_stopped_accepts_every_name_of_the_mae(trained, wine, name):
-    # metrics=["mean_absolute_error"] and MeanAbsoluteError() record "mean_absolute_error", not "mae"
+    # metrics=["mean_absolute_error"], MeanAbsoluteError() and mean_absolute_error record
+    # "mean_absolute_error", metrics=["MAE"] records "MAE", not "mae"
     model, history = trained["right"]
-    renamed = {key.replace("mae", "mean_absolute_error"): value for key, value in history.history.items()}
+    renamed = {key.replace("mae", name): value for key, value in history.history.items()}
     checks.check_early_stopped(model, renamed, wine[2], wine[3])
-    assert checks.mae_key(renamed) == "mean_absolute_error"
+    assert checks.mae_key(renamed) == name
+
+
+@pytest.mark.parametrize("metric", ["mae", "MAE", "mean_absolute_error", "MeanAbsoluteError()",
+                                    "mean_absolute_error function"])
+def test_every_keras_alias_of_the_mae_is_a_known_name(metric):
+    keras = pytest.importorskip("keras")
+    metric = {"MeanAbsoluteError()": keras.metrics.MeanAbsoluteError(),
+              "mean_absolute_error function": keras.metrics.mean_absolute_error}.get(metric, metric)
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=[metric])
+    X, y = np.ones((4, 2), "float32"), np.ones(4, "float32")
+    history = model.fit(X, y, validation_data=(X, y), epochs=1, verbose=0).history
+    key = checks.mae_key(history)
+    assert key is not None and f"val_{key}" in history
 
 
 def test_early_stopped_names_the_mistake(trained, wine):
@@ -509,3 +588,20 @@ def test_the_exercises_split_the_wine_only_with_split_red_wine():
     wine = [c for c in cells if re.search(r"load_red_wine|split_red_wine|wine_split\(", c)]
     assert wine, "the notebook uses the red wines"
     assert not [c for c in cells if "load_red_wine" in c or re.search(r"permutation\(|train_test_split", c)]
+
+
+# ------------------------------------------------------------------ question 7: the table to read
+def test_error_table_supports_the_mark_scheme():
+    table = checks.error_table().set_index(["model", "training examples"])
+    assert table.equals(checks.error_table().set_index(["model", "training examples"]))  # deterministic
+    train, val = table["train MSE"], table["val MSE"]
+    for n in (250, 1000, 4000):   # linear: training and validation close at every size
+        assert abs(val["linear", n] - train["linear", n]) <= 0.1
+    assert abs(val["linear", 4000] - val["linear", 1000]) <= 0.02   # more data does not help it
+    # the richer networks do clearly better with data: approximation error of at least 0.15
+    assert val["linear", 4000] - max(val["1 x 64", 4000], val["3 x 256", 4000]) >= 0.15
+    # the big network on 1,000 examples: a large gap that shrinks with more data
+    assert val["3 x 256", 1000] - train["3 x 256", 1000] >= 0.3
+    assert val["3 x 256", 250] > val["3 x 256", 1000] > val["3 x 256", 4000]
+    assert val["1 x 64", 1000] < val["3 x 256", 1000]   # a smaller network helps too
+    assert val.min() >= 0.38   # the noise bound the mark scheme quotes (about 0.40)

@@ -13,8 +13,11 @@ def not_written(*args, **kwargs):
 
 
 # ------------------------------------------------------------------ question 1: dropout
-def right_dropout(x, rate, u, training=True):
-    return np.where(u >= rate, x / (1 - rate), 0.0) if training else x
+def right_dropout(x, rate, u, training=True, inverted=True):
+    if not training:
+        return x if inverted else x * (1 - rate)
+    kept = np.where(u >= rate, x, 0.0)
+    return kept / (1 - rate) if inverted else kept
 
 
 def test_dropout_accepts_inverted_dropout():
@@ -30,23 +33,60 @@ def test_dropout_reference_keeps_the_mean_like_keras():
     theirs = np.asarray(keras.layers.Dropout(0.4, seed=1)(x, training=True))
     assert abs(ours.mean() - 1) < 0.01 and abs(theirs.mean() - 1) < 0.01
     assert np.allclose(np.unique(ours), np.unique(theirs))          # {0, 1/(1-p)} in both
+    # the original dropout: the training mean is (1 - rate) of the input, and so is the inference output
+    original = checks.reference_dropout(x, 0.4, u, True, False)
+    assert abs(original.mean() - 0.6) < 0.01
+    assert np.allclose(checks.reference_dropout(x, 0.4, u, False, False), 0.6)
+
+
+def inverted_only(wrong):
+    """A wrong inverted dropout, with the original dropout done right."""
+    def fn(x, r, u, training=True, inverted=True):
+        return wrong(x, r, u, training) if inverted else right_dropout(x, r, u, training, False)
+    return fn
+
+
+def page_dropout(x, rate, u, training=True, inverted=True):
+    """The chapter page's dropout, with `rng.random(x.shape)` replaced by `u`: it knows only inverted dropout."""
+    if not training or rate == 0:
+        return x
+    keep = u >= rate
+    return np.where(keep, x / (1 - rate), 0.0)
 
 
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (lambda x, r, u, training=True: np.where(u >= r, x, 0.0) if training else x, "does not rescale"),
-        (lambda x, r, u, training=True: np.where(u < r, x / (1 - r), 0.0) if training else x, "keeps the values it should drop"),
-        (lambda x, r, u, training=True: np.where(u < r, x / r, 0.0) if training else x, "keeps the values it should drop"),
-        (lambda x, r, u, training=True: np.where(u >= r, x / r, 0.0) if training else x, "wrong factor"),
-        (lambda x, r, u, training=True: np.where(u >= r, x * (1 - r), 0.0) if training else x, "multiplies"),
-        (lambda x, r, u, training=True: np.where(np.random.default_rng(5).uniform(size=x.shape) >= r, x / (1 - r), 0.0),
+        (inverted_only(lambda x, r, u, training=True: np.where(u >= r, x, 0.0) if training else x), "does not rescale"),
+        (inverted_only(lambda x, r, u, training=True: np.where(u < r, x / (1 - r), 0.0) if training else x),
+         "keeps the values it should drop"),
+        (inverted_only(lambda x, r, u, training=True: np.where(u < r, x / r, 0.0) if training else x),
+         "keeps the values it should drop"),
+        (inverted_only(lambda x, r, u, training=True: np.where(u >= r, x / r, 0.0) if training else x), "wrong factor"),
+        (inverted_only(lambda x, r, u, training=True: np.where(u >= r, x * (1 - r), 0.0) if training else x),
+         "multiplies"),
+        (inverted_only(lambda x, r, u, training=True:
+                       np.where(np.random.default_rng(5).uniform(size=x.shape) >= r, x / (1 - r), 0.0)),
          "use the given `u`"),
-        (lambda x, r, u, training=True: np.where(u >= r, x / (1 - r), 0.0), "training=False"),
-        (lambda x, r, u, training=True: x * (1 - r) if not training else np.where(u >= r, x / (1 - r), 0.0),
-         "training=False"),
-        (lambda x, r, u, training=True: None, "forget `return`"),
-        (lambda x, r, u, training=True: np.where(u >= r, x / (1 - r), 0.0).ravel(), "shape"),
+        (inverted_only(lambda x, r, u, training=True: np.where(u >= r, x / (1 - r), 0.0)), "training=False"),
+        (inverted_only(lambda x, r, u, training=True:
+                       x * (1 - r) if not training else np.where(u >= r, x / (1 - r), 0.0)), "training=False"),
+        (page_dropout, "Does your function use its argument `inverted`"),
+        (lambda x, r, u, training=True: right_dropout(x, r, u, training), "five arguments"),
+        (lambda x, r, u, training=True, inverted=True:
+         right_dropout(x, r, u, training, inverted) if inverted or not training else np.where(u < r, x, 0.0),
+         "does not zero exactly"),
+        (lambda x, r, u, training=True, inverted=True:
+         right_dropout(x, r, u, training, inverted) if inverted or not training else np.where(u >= r, 2 * x, 0.0),
+         "changes the kept values"),
+        (lambda x, r, u, training=True, inverted=True:
+         right_dropout(x, r, u, training, inverted) if inverted or training else x, "returns its input unchanged"),
+        (lambda x, r, u, training=True, inverted=True:
+         right_dropout(x, r, u, training, inverted) if inverted or training else x / (1 - r), "scales its input up"),
+        (lambda x, r, u, training=True, inverted=True:
+         right_dropout(x, r, u, training, inverted) if inverted or training else x * r, "is wrong: at inference"),
+        (lambda x, r, u, training=True, inverted=True: None, "forget `return`"),
+        (lambda x, r, u, training=True, inverted=True: right_dropout(x, r, u, training, inverted).ravel(), "shape"),
         (not_written, "not written yet"),
     ],
 )
@@ -340,6 +380,75 @@ def test_spec_model_rejects_a_layer_after_the_output():
         checks.check_spec_model(model)
 
 
+def block_builder(relu="layer", bias=False, output_bias=True, rate_of=None, units_of=None):
+    def build_block_network(hidden_units, rate):
+        rate = rate if rate_of is None else rate_of
+        units = hidden_units if units_of is None else units_of
+        layers = [keras.Input(shape=(11,))]
+        for width in units:
+            if relu == "layer":
+                layers += [L.Dense(width, use_bias=bias), L.BatchNormalization(), L.Activation("relu")]
+            elif relu == "ReLU":
+                layers += [L.Dense(width, use_bias=bias), L.BatchNormalization(), L.ReLU()]
+            else:
+                layers += [L.Dense(width, activation="relu", use_bias=bias), L.BatchNormalization()]
+            layers.append(L.Dropout(rate))
+        layers.append(L.Dense(1, use_bias=output_bias))
+        return keras.Sequential(layers)
+    return build_block_network
+
+
+@pytest.mark.parametrize("relu", ["layer", "ReLU"])
+def test_block_network_accepts_the_specification(relu):
+    checks.check_block_network(block_builder(relu))
+    checks.check_block_network(block_builder(relu), cases=(([8, 8, 4], 0.1), ([], 0.2)))
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (block_builder(bias=True), "has a bias"),
+        (block_builder(relu="dense"), "applies the ReLU itself"),
+        (block_builder(output_bias=False), "output layer .* has no bias"),
+        (block_builder(rate_of=0.25), "rate 0.25; the specification asks for 0.5"),
+        (block_builder(units_of=[64, 32]), "Dense layers"),
+        (lambda units, rate: build(before(64), before(32)), "has a bias|Dense layers"),
+        (lambda units, rate: None, "forget `return`"),
+        (lambda units, rate: block_builder()(units, rate) if units else None, "forget `return`"),
+        (not_written, "not written yet"),
+    ],
+)
+def test_block_network_names_the_mistake(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_block_network(wrong)
+
+
+def test_widest_is_counted_from_the_trainable_parameters():
+    assert checks.reference_widest(10_000) == 92
+    for units in ([92, 92], [5], [7, 3, 2], []):
+        assert checks.reference_block_trainable(11, units) == \
+            sum(int(np.prod(w.shape)) for w in block_builder()(units, 0.3).trainable_weights)
+    checks.check_widest(92)
+    checks.check_widest(92, block_builder())
+    checks.check_widest(checks.reference_widest(5_000), budget=5_000)
+
+
+@pytest.mark.parametrize(
+    "widest, build_fn, message",
+    [
+        (None, None, "still None"),
+        (92.0, None, "whole number"),
+        (93, None, "too large"),
+        (91, None, "too small"),   # the blocks' biases counted
+        (90, None, "too small"),   # the moving averages counted
+        (92, block_builder(bias=True), "does not agree"),
+    ],
+)
+def test_widest_names_the_mistake(widest, build_fn, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_widest(widest, build_fn)
+
+
 # ------------------------------------------------------------------ question 7: the rescue
 @pytest.fixture(scope="module")
 def raw_wine():
@@ -413,3 +522,26 @@ def test_the_exercises_split_the_wine_only_with_split_red_wine():
     wine = [c for c in cells if re.search(r"load_red_wine|split_red_wine|wine_split\(", c)]
     assert wine, "the notebook uses the red wines"
     assert not [c for c in cells if "load_red_wine" in c or re.search(r"permutation\(|train_test_split", c)]
+
+
+# ------------------------------------------------------------------ question 8: the histories to read
+def test_dropout_histories_support_the_mark_scheme():
+    histories = checks.dropout_histories()
+    assert histories.equals(checks.dropout_histories())   # deterministic
+    plain, drop = histories.loc["no dropout"], histories.loc["Dropout(0.5)"]
+    end = slice(36, 40)
+    # with dropout, loss stays far above val_loss, yet the evaluated training MSE is below it
+    assert (drop["loss"].loc[end] - drop["val_loss"].loc[end]).min() > 0.08
+    assert (drop["val_loss"].loc[end] - drop["train_evaluated"].loc[end]).mean() > 0.05
+    # without dropout, loss and the evaluated MSE agree at the end, but not in the first epoch
+    assert abs(plain["loss"].loc[end] - plain["train_evaluated"].loc[end]).max() < 0.03
+    assert plain["loss"].loc[1] - plain["train_evaluated"].loc[1] > 0.15
+    # the fair gaps: about 0.34 without dropout, about 0.09 with it
+    plain_gap = (plain["val_loss"] - plain["train_evaluated"]).loc[end].mean()
+    drop_gap = (drop["val_loss"] - drop["train_evaluated"]).loc[end].mean()
+    assert plain_gap > 0.3 and 0.05 < drop_gap < 0.12
+    # without dropout the validation loss rises after its minimum while the training MSE keeps falling
+    assert plain["val_loss"].loc[end].mean() - plain["val_loss"].min() > 0.02
+    assert plain["train_evaluated"].is_monotonic_decreasing or plain["train_evaluated"].diff().max() < 0.01
+    # the validation MSE improves by a small amount only
+    assert 0.0 < plain["val_loss"].loc[end].mean() - drop["val_loss"].loc[end].mean() < 0.06

@@ -42,6 +42,34 @@ def held_out_wines():
     return wine_split()[4:]
 
 
+# ----------------------------------------------------------------------------- question 7
+def error_table(seed: int = 7):
+    """Question 7's table: training and validation MSE of three models at three training-set sizes.
+
+    Synthetic numbers, made to look like runs on another noisy regression task whose validation MSE
+    of predicting the mean is 1.00: each model's error on new data is a noise level plus an
+    approximation error that falls with capacity plus an estimation error that grows with capacity
+    and shrinks like 1/n; its training error is below the noise by an amount that also shrinks like
+    1/n (least squares' sigma^2 (1 - p/n)). A pandas DataFrame with the columns ``model``,
+    ``training examples``, ``train MSE`` and ``val MSE``.
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    noise = 0.35
+    # model: (approximation error, estimation factor on new data, overfit factor on training data)
+    models = {"linear": (0.27, 12.0, 9.0), "1 x 64": (0.05, 40.0, 60.0), "3 x 256": (0.02, 120.0, 300.0)}
+    rows = []
+    for name, (approximation, estimation, fitted) in models.items():
+        for n in (250, 1000, 4000):
+            floor = noise + approximation
+            train = max(0.02, floor - fitted / n) + rng.normal(0, 0.004)
+            val = floor + estimation / n + rng.normal(0, 0.004)
+            rows.append({"model": name, "training examples": n, "train MSE": round(float(train), 2),
+                         "val MSE": round(float(val), 2)})
+    return pd.DataFrame(rows)
+
+
 # ----------------------------------------------------------------------------- question 1
 def make_runs(seed: int = 5, num_epochs: int = 60) -> dict:
     """The three training runs plotted in question 1 as ``{name: {"loss": [...], "val_loss": [...]}}``."""
@@ -182,19 +210,24 @@ def check_diagnose(fn: Callable, cases: list | None = None) -> None:
             fail(f"`diagnose` labels a run of {n} epochs {got!r}, which is not right: {why}.", tag="diagnose_wrong")
 
 # ----------------------------------------------------------------------------- question 2
-def reference_early_stopping(val_loss, patience: int, min_delta: float = 0.0) -> tuple[int, int]:
+def reference_early_stopping(val_loss, patience: int, min_delta: float = 0.0,
+                             start_from_epoch: int = 0) -> tuple[int, int]:
     """``(last_epoch, restored_epoch)``, counted from 1, of Keras's ``EarlyStopping``.
 
     Replays ``EarlyStopping(monitor="val_loss", min_delta=min_delta, patience=patience,
-    restore_best_weights=True)`` on recorded validation losses: an epoch improves when its value is
-    below the best so far by more than ``min_delta`` (the first epoch always does); training stops
-    at the end of the epoch that is ``patience`` epochs after the last improvement. ``last_epoch``
-    is the last epoch trained (``len(val_loss)`` when it never stops) and ``restored_epoch`` the
-    last improving epoch, whose weights are restored.
+    restore_best_weights=True, start_from_epoch=start_from_epoch)`` on recorded validation losses:
+    the first ``start_from_epoch`` epochs are not watched at all (never an improvement, never counted
+    towards the patience, never restored); after them, an epoch improves when its value is below the
+    best so far by more than ``min_delta`` (the first watched epoch always does); training stops at
+    the end of the epoch that is ``patience`` epochs after the last improvement. ``last_epoch`` is
+    the last epoch trained (``len(val_loss)`` when it never stops) and ``restored_epoch`` the last
+    improving epoch, whose weights are restored (0 when no epoch was watched).
     """
     best, best_epoch = None, 0
     values = [float(v) for v in val_loss]
     for epoch, value in enumerate(values, start=1):
+        if epoch <= start_from_epoch:
+            continue
         if best is None or value + abs(min_delta) < best:
             best, best_epoch = value, epoch
         elif epoch - best_epoch >= patience:
@@ -222,42 +255,65 @@ def _epoch_pair(result: Any, what: str) -> tuple[int, int]:
     return int(result[0]), int(result[1])
 
 
+def _warmup_history() -> dict:
+    # the lowest value falls in the first epochs, which a warm-up of 4 epochs does not watch
+    val_loss = [0.55, 0.52, 0.60, 0.66, 0.71, 0.63, 0.60, 0.585, 0.59, 0.61, 0.64, 0.66, 0.62, 0.65, 0.68]
+    loss = [1.0 * 0.85**e for e in range(len(val_loss))]
+    return {"loss": loss, "val_loss": val_loss}
+
+
 def check_early_stopping_epochs(fn: Callable, history: Mapping | None = None, patience: int = 3,
-                                min_delta: float = 0.01) -> None:
-    """Question 2: predict where EarlyStopping(min_delta, patience, restore_best_weights=True) ends."""
+                                min_delta: float = 0.01, start_from_epoch: int = 0) -> None:
+    """Question 2: predict where EarlyStopping(min_delta, patience, restore_best_weights=True,
+    start_from_epoch) ends."""
     __tracebackhide__ = True
     what = "`early_stopping_epochs`"
-    cases = [(history, patience, min_delta)] if history is not None else [
-        (_example_history(), 3, 0.01),
-        ({"loss": [0.9, 0.7, 0.6, 0.55, 0.5], "val_loss": [1.0, 0.8, 0.7, 0.65, 0.62]}, 2, 0.0),
+    cases = [(history, patience, min_delta, start_from_epoch)] if history is not None else [
+        (_example_history(), 3, 0.01, 0),
+        ({"loss": [0.9, 0.7, 0.6, 0.55, 0.5], "val_loss": [1.0, 0.8, 0.7, 0.65, 0.62]}, 2, 0.0, 0),
+        (_warmup_history(), 3, 0.01, 4),
     ]
-    for hist, pat, delta in cases:
+    for hist, pat, delta, start in cases:
         hist = {key: list(value) for key, value in hist.items()}
-        got = _epoch_pair(check_implemented(fn, what, hist, pat, delta), what)
-        want = reference_early_stopping(hist["val_loss"], pat, delta)
+        got = _epoch_pair(check_implemented(fn, what, hist, pat, delta, start), what)
+        want = reference_early_stopping(hist["val_loss"], pat, delta, start)
         if got == want:
             continue
         n = len(hist["val_loss"])
+        setting = f"patience={pat}, min_delta={delta}, start_from_epoch={start}"
         if got == (want[0] - 1, want[1] - 1):
             fail(f"{what} returned {got}: both epochs are one too small. Count epochs from 1, as Keras's "
                  "log and history_frame do, not from 0 as Python's positions do.", tag="epochs_from_zero")
-        if "loss" in hist and got == reference_early_stopping(hist["loss"], pat, delta):
+        if start and got == reference_early_stopping(hist["val_loss"], pat, delta, 0):
+            fail(f"{what} returned {got} for {setting}, what it would be without the warm-up: the "
+                 f"first {start} epochs are not watched at all, so they are never an improvement, "
+                 "never count towards the patience, and their weights are never restored.",
+                 tag="warmup_ignored")
+        if start and got[1] <= start:
+            fail(f"{what} returned {got} for {setting}: the restored epoch lies in the warm-up, whose "
+                 "epochs the callback never watches, so their weights are never kept.",
+                 tag="warmup_epoch_restored")
+        if start and got[1] == want[1] and got[0] != want[0]:
+            fail(f"{what} returned {got} for {setting}: the restored epoch is right but not the last "
+                 "one. Does the patience count only the watched epochs after the last improvement?",
+                 tag="warmup_patience_counted")
+        if "loss" in hist and got == reference_early_stopping(hist["loss"], pat, delta, start):
             fail(f"{what} returned {got}, which is what the *training* loss would give. EarlyStopping "
                  "here monitors the validation loss.", tag="train_curve_read")
-        if got == reference_early_stopping(hist["val_loss"], pat, 0.0):
+        if got == reference_early_stopping(hist["val_loss"], pat, 0.0, start):
             fail(f"{what} returned {got}: an epoch counts as an improvement only if it beats the best "
                  "value so far by more than min_delta.", tag="min_delta_ignored")
         if got[1] == want[1] and got[0] in (want[0] - 1, want[0] + 1):
             fail(f"{what}: the restored epoch is right but training stops one epoch "
                  f"{'too early' if got[0] < want[0] else 'too late'}. Training stops once `patience` "
                  "epochs in a row have brought no improvement.", tag="stop_epoch_off_by_one")
-        if got[0] == want[0] and got[1] == int(np.argmin(hist["val_loss"])) + 1:
+        if got[0] == want[0] and got[1] == int(np.argmin(hist["val_loss"][start:])) + start + 1:
             fail(f"{what}: the last epoch is right, but the weights restored are those of the last epoch "
                  "that counted as an improvement (by more than min_delta), which need not be the lowest value.", tag="restored_epoch_wrong")
         if want[0] == n and got[0] != n:
             fail(f"{what} returned {got}, but in this history the patience never runs out: training then "
                  "runs to the last epoch.", tag="patience_never_runs_out")
-        fail(f"{what} returned {got} for patience={pat}, min_delta={delta}, which is not right.", tag="epochs_wrong")
+        fail(f"{what} returned {got} for {setting}, which is not right.", tag="epochs_wrong")
 
 
 # ----------------------------------------------------------------------------- question 3
@@ -366,8 +422,9 @@ def _lower(what: str) -> str:
 
 
 def check_regularised_layers(model: Any, lam: float, *, what: str = "The model",
-                             hidden: tuple = (64, 64)) -> None:
-    """Question 4 (and 6): Dense(64, relu) x 2 and Dense(1); an L2(lam) kernel penalty on every hidden layer only."""
+                             hidden: tuple = (64, 64), l1: float = 0.0) -> None:
+    """Question 4 (and 6): Dense(64, relu) x 2 and Dense(1); an L2(lam) kernel penalty on every hidden
+    layer only, and an L1(l1) kernel penalty on the first hidden layer as well."""
     __tracebackhide__ = True
     dense = check_dense_stack(model, 11, (*hidden, 1), ("relu",) * len(hidden) + (None,), what=what)
     regs = [_regularisers(layer) for layer in dense]
@@ -387,27 +444,44 @@ def check_regularised_layers(model: Any, lam: float, *, what: str = "The model",
         fail(f"{what} also penalises the output layer's kernel; the exercise asks for the hidden layers only.", tag="output_layer_penalised")
     if any(r["activity"] is not None or r["bias"] is not None for r in regs):
         fail(f"{what} has an activity_regularizer or bias_regularizer as well; penalise the kernels only.", tag="extra_regularizer")
-    l1 = [_strengths(r["kernel"])[0] for r in hidden_regs]
-    if any(v > 0 for v in l1):
-        fail(f"{what} uses an L1 penalty (the sum of absolute weights); the exercise asks for L2.", tag="l1_regularizer")
+    l1_used = [_strengths(r["kernel"])[0] for r in hidden_regs]
+    if l1 == 0 and any(v > 0 for v in l1_used):
+        fail(f"{what} uses an L1 penalty (the sum of absolute weights) with l1=0; the exercise asks for "
+             "L2 only in that case.", tag="l1_regularizer")
+    kernels = [np.asarray(layer.kernel, float) for layer in dense[:-1]]
+    squares = [float(np.sum(k**2)) for k in kernels]
+    absolute = [float(np.sum(np.abs(k))) for k in kernels]
     penalty = kernel_penalty(model)
-    want = float(sum(lam * np.sum(np.asarray(layer.kernel, float) ** 2) for layer in dense[:-1]))
-    if not np.isclose(penalty, want, rtol=1e-4, atol=1e-9):
-        fail(f"The penalty of {_lower(what)} in model.losses is "
-             f"{penalty:.5g}, which does not match an L2 penalty of strength lam={lam} on the hidden "
-             "kernels. Does the strength come from the argument `lam`?", tag="penalty_not_l2")
+    want = lam * sum(squares) + l1 * absolute[0]
+    if np.isclose(penalty, want, rtol=1e-4, atol=1e-9):
+        return
+    if l1 > 0 and np.isclose(penalty, lam * sum(squares), rtol=1e-4, atol=1e-9):
+        fail(f"The penalty of {_lower(what)} in model.losses is the L2 part alone: the first hidden "
+             f"layer's L1 penalty of strength l1={l1} is missing.", tag="l1_part_missing")
+    if l1 > 0 and np.isclose(penalty, want + l1 * sum(absolute[1:]), rtol=1e-4, atol=1e-9):
+        fail(f"{what} puts the L1 penalty on every hidden layer; the exercise asks for it on the first "
+             "hidden layer only, the one that sees the features.", tag="l1_every_layer")
+    if l1 > 0 and np.isclose(penalty, l1 * absolute[0] + lam * sum(squares[1:]), rtol=1e-4, atol=1e-9):
+        fail(f"The first hidden layer of {_lower(what)} has its L1 penalty instead of its L2 penalty; "
+             "it should have both, added.", tag="l1_replaces_l2")
+    fail(f"The penalty of {_lower(what)} in model.losses is "
+         f"{penalty:.5g}, which does not match the penalties asked for (L2 of strength lam={lam} on both "
+         f"hidden kernels, L1 of strength l1={l1} on the first). Do the strengths come from the "
+         "arguments?", tag="penalty_not_l2")
 
 
-def check_build_regularised(build: Callable, lams=(0.01, 0.003), output_bias: float | None = None) -> None:
-    """Question 4: ``build_regularised(lam)`` returns the specified network with L2(lam) on the hidden
-    layers; with ``output_bias``, the output layer's bias must start at that value (within 0.01)."""
+def check_build_regularised(build: Callable, cases=((0.01, 0.0), (0.003, 0.002)),
+                            output_bias: float | None = None) -> None:
+    """Question 4: ``build_regularised(lam, l1)`` returns the specified network with L2(lam) on the
+    hidden layers and L1(l1) on the first; with ``output_bias``, the output layer's bias must start at
+    that value (within 0.01)."""
     __tracebackhide__ = True
-    for lam in lams:
-        model = check_implemented(build, "`build_regularised`", lam)
+    for lam, l1 in cases:
+        model = check_implemented(build, "`build_regularised`", lam, l1)
         if model is None:
             fail("`build_regularised` returned None: did you forget `return model`?", tag="build_none")
-        what = f"The model of build_regularised({lam})"
-        check_regularised_layers(model, lam, what=what)
+        what = f"The model of build_regularised({lam}, l1={l1})"
+        check_regularised_layers(model, lam, what=what, l1=l1)
         if output_bias is not None:
             bias = float(np.asarray(model.layers[-1].bias, dtype=float).reshape(-1)[0])
             if abs(bias - output_bias) > 0.01:
@@ -444,11 +518,13 @@ def _predict(model: Any, X, what: str = "`model`") -> np.ndarray:
 #: The names under which Keras records the mean absolute error in a history: ``metrics=["mae"]`` gives
 #: ``mae``; ``metrics=["mean_absolute_error"]`` and ``metrics=[keras.metrics.MeanAbsoluteError()]`` give
 #: ``mean_absolute_error``.
-MAE_NAMES = ("mae", "mean_absolute_error")
+MAE_NAMES = ("mae", "mean_absolute_error", "MAE")
 
 
 def mae_key(values: Mapping) -> str | None:
-    """The key of the training MAE in a history dict (``"mae"`` or ``"mean_absolute_error"``), or None."""
+    """The key of the training MAE in a history dict (``"mae"``, ``"mean_absolute_error"`` or ``"MAE"``: the
+    names under which Keras records ``metrics=["mae"]``, ``["mean_absolute_error"]``,
+    ``[keras.metrics.MeanAbsoluteError()]``, ``[keras.losses.mean_absolute_error]`` and ``["MAE"]``), or None."""
     return next((name for name in MAE_NAMES if name in values), None)
 
 

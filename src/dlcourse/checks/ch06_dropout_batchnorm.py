@@ -17,12 +17,18 @@ from ._models import activation_name, check_dense_stack, ordinal
 
 
 # ----------------------------------------------------------------------------- references
-def reference_dropout(x, rate: float, u, training: bool = True) -> np.ndarray:
-    """Inverted dropout: zero where ``u < rate``, divide the rest by ``1 - rate``; identity at inference."""
+def reference_dropout(x, rate: float, u, training: bool = True, inverted: bool = True) -> np.ndarray:
+    """Dropout with given uniform numbers ``u``: zero where ``u < rate``.
+
+    Inverted (Keras's): divide the kept values by ``1 - rate`` in training; identity at inference.
+    Original (Srivastava et al.): keep the kept values as they are in training; multiply every value by
+    ``1 - rate`` at inference.
+    """
     x = np.asarray(x, dtype=float)
     if not training:
-        return x
-    return np.where(np.asarray(u) >= rate, x / (1 - rate), 0.0)
+        return x if inverted else x * (1 - rate)
+    kept = np.where(np.asarray(u) >= rate, x, 0.0)
+    return kept / (1 - rate) if inverted else kept
 
 
 def reference_batchnorm_train(x, gamma, beta, moving_mean, moving_var, momentum=0.99, epsilon=1e-3):
@@ -80,12 +86,22 @@ def _array_result(value: Any, shape: tuple, what: str) -> np.ndarray:
 
 
 def check_dropout(dropout_fn: Callable, x=None, u=None, rate: float = 0.25) -> None:
-    """Question 1: inverted dropout with a given array of uniform numbers ``u``."""
+    """Question 1: inverted dropout (and the original, non-inverted one) with a given array of uniform
+    numbers ``u``; called as ``dropout_fn(x, rate, u, training, inverted)``."""
     __tracebackhide__ = True
     x = _Q1_X if x is None else np.asarray(x, dtype=float)
     u = _Q1_U if u is None else np.asarray(u, dtype=float)
     what = "`dropout`"
-    got = _array_result(check_implemented(dropout_fn, what, x.copy(), rate, u.copy(), True), x.shape, what)
+    try:
+        first = check_implemented(dropout_fn, what, x.copy(), rate, u.copy(), True, True)
+    except TypeError as error:
+        first, problem = None, str(error)
+    else:
+        problem = ""
+    if problem:
+        fail(f"Calling `dropout(x, rate, u, True, True)` raised a TypeError ({problem}). Does your function "
+             "take the five arguments of the question, `inverted` last?", tag="dropout_signature")
+    got = _array_result(first, x.shape, what)
     want = reference_dropout(x, rate, u)
     keep = u >= rate
     if not np.allclose(got, want):
@@ -106,11 +122,38 @@ def check_dropout(dropout_fn: Callable, x=None, u=None, rate: float = 0.25) -> N
             fail("`dropout` does not zero exactly the values where u < rate; use the given `u`, "
                  "not new random numbers.", tag="dropout_new_random")
         fail("`dropout` returns the wrong values for the kept entries.", tag="dropout_kept_wrong")
-    got = _array_result(check_implemented(dropout_fn, what, x.copy(), rate, u.copy(), False), x.shape,
+    got = _array_result(check_implemented(dropout_fn, what, x.copy(), rate, u.copy(), False, True), x.shape,
                         f"{what}(..., training=False)")
     if not np.allclose(got, x):
-        fail("With training=False, `dropout` changes its input: at prediction time dropout must do nothing "
-             "(and no rescaling either, because the training outputs were already rescaled).", tag="dropout_at_inference")
+        fail("With training=False, `dropout` changes its input: at prediction time inverted dropout must do "
+             "nothing (and no rescaling either, because the training outputs were already rescaled).",
+             tag="dropout_at_inference")
+    # the original dropout (inverted=False)
+    what_original = "`dropout(..., inverted=False)`"
+    got = _array_result(check_implemented(dropout_fn, what, x.copy(), rate, u.copy(), True, False), x.shape,
+                        what_original)
+    if not np.allclose(got, reference_dropout(x, rate, u, True, False)):
+        if np.allclose(got, want):
+            fail(f"{what_original} in training mode gives what inverted dropout gives: it rescales the "
+                 "kept values. Does your function use its argument `inverted`?", tag="original_rescales")
+        if np.count_nonzero(got == 0) != np.count_nonzero(~keep) or np.any(got[~keep] != 0):
+            fail(f"{what_original} in training mode does not zero exactly the values where u < rate; it "
+                 "drops the same values as inverted dropout.", tag="original_drops_wrong")
+        fail(f"{what_original} in training mode changes the kept values; the original dropout leaves "
+             "them as they are during training.", tag="original_kept_changed")
+    got = _array_result(check_implemented(dropout_fn, what, x.copy(), rate, u.copy(), False, False), x.shape,
+                        "`dropout(..., training=False, inverted=False)`")
+    if not np.allclose(got, reference_dropout(x, rate, u, False, False)):
+        if np.allclose(got, x):
+            fail("`dropout(..., training=False, inverted=False)` returns its input unchanged: then the next "
+                 "layer sees larger inputs on average at prediction time than it saw in training, where "
+                 "a share `rate` of them was zero.", tag="original_inference_unchanged")
+        if np.allclose(got, x / (1 - rate)):
+            fail("`dropout(..., training=False, inverted=False)` scales its input up; compare the mean of a "
+                 "training output with its input, and correct in the other direction.",
+                 tag="original_inference_up")
+        fail("`dropout(..., training=False, inverted=False)` is wrong: at inference nothing is dropped, and the "
+             "output must have, for every value, the mean that training gave it.", tag="original_inference_wrong")
 
 
 # ----------------------------------------------------------------------------- question 2
@@ -305,7 +348,8 @@ def check_bn_network_params(fn: Callable, cases=None) -> None:
 
 
 # ----------------------------------------------------------------------------- question 6
-def check_spec_model(model: Any, input_dim: int = 11, units: Sequence[int] = (64, 32), rate: float = 0.25) -> None:
+def check_spec_model(model: Any, input_dim: int = 11, units: Sequence[int] = (64, 32), rate: float = 0.25,
+                     what: str = "`model`") -> None:
     """Question 6: hidden blocks Dense -> BatchNormalization -> ReLU -> Dropout(rate), then Dense(1).
 
     The ReLU may be the Dense layer's activation (Dense(relu) -> BN -> Dropout) or an Activation
@@ -315,7 +359,7 @@ def check_spec_model(model: Any, input_dim: int = 11, units: Sequence[int] = (64
     import keras
 
     dense = check_dense_stack(model, input_dim, list(units) + [1], [...] * len(units) + ["linear"],
-                              ignore=("Dropout", "BatchNormalization", "Activation", "ReLU"))
+                              ignore=("Dropout", "BatchNormalization", "Activation", "ReLU"), what=what)
     layers = list(model.layers)
     for i, layer in enumerate(dense):
         start = layers.index(layer)
@@ -362,6 +406,110 @@ def check_spec_model(model: Any, input_dim: int = 11, units: Sequence[int] = (64
         elif kinds != ["BatchNormalization", "Dropout"]:
             fail(f"Your {name}'s block is {' -> '.join(kinds)}; the specification asks for BatchNormalization "
                  "then Dropout after a Dense layer with ReLU.", tag="spec_order_bn_dropout")
+
+
+def _trainable(model: Any) -> int:
+    return int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
+
+
+def reference_block_trainable(input_dim: int, hidden_units: Sequence[int]) -> int:
+    """Trainable parameters of question 6's network: per block Dense(no bias) + BN's gamma and beta,
+    then Dense(1) with a bias."""
+    sizes = [input_dim, *hidden_units]
+    return int(sum(a * b + 2 * b for a, b in zip(sizes, sizes[1:])) + sizes[-1] + 1)
+
+
+def reference_widest(budget: int, input_dim: int = 11, blocks: int = 2) -> int:
+    """The largest width w whose network of ``blocks`` equal blocks has at most ``budget`` trainable parameters."""
+    width = 0
+    while reference_block_trainable(input_dim, [width + 1] * blocks) <= budget:
+        width += 1
+    return width
+
+
+def check_block_network(build: Callable, cases=(([64, 32], 0.25), ([16], 0.5), ([], 0.3))) -> None:
+    """Question 6: ``build(hidden_units, rate)`` gives, per width, Dense(width, use_bias=False) ->
+    BatchNormalization -> ReLU -> Dropout(rate), then Dense(1) with a bias, for 11 features."""
+    __tracebackhide__ = True
+    for units, rate in cases:
+        model = check_implemented(build, "`build_block_network`", list(units), rate)
+        if model is None:
+            fail("`build_block_network` returned None: did you forget `return`?", tag="block_none")
+        check_spec_model(model, 11, units, rate, what=f"build_block_network({list(units)}, {rate})")
+        import keras
+
+        dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+        for i, layer in enumerate(dense[:-1]):
+            name = f"{ordinal(i)} hidden Dense layer of build_block_network({list(units)}, {rate})"
+            if activation_name(layer) != "linear":
+                fail(f"The {name} applies the ReLU itself, so BatchNormalization normalises the ReLU's output; "
+                     "the specification puts the ReLU after BatchNormalization, as a layer of its own.",
+                     tag="block_relu_in_dense")
+            if layer.use_bias:
+                fail(f"The {name} has a bias. BatchNormalization follows it directly: what happens to that "
+                     "bias there, and which of its parameters takes its role?", tag="block_dense_bias")
+        if not dense[-1].use_bias:
+            fail("The output layer of `build_block_network` has no bias; only the Dense layers that "
+                 "BatchNormalization follows lose theirs.", tag="block_output_no_bias")
+
+
+def check_widest(widest: Any, build: Callable | None = None, budget: int = 10_000, rate: float = 0.3) -> None:
+    """Question 6: the largest width w such that two blocks of width w stay within ``budget`` trainable
+    parameters; with ``build``, the student's own networks are counted too."""
+    __tracebackhide__ = True
+    if widest is None:
+        fail("`widest` is still None.", tag="widest_none")
+    if isinstance(widest, bool) or not isinstance(widest, (int, np.integer)):
+        fail(f"`widest` should be a whole number (an int), not a {type(widest).__name__}.", tag="widest_not_int")
+    w = int(widest)
+    count = reference_block_trainable(11, [w, w])
+    if count > budget:
+        fail(f"With two blocks of width {w} the network has more than {budget:,} trainable parameters: "
+             "`widest` is too large. Which of the parameters of a block does gradient descent train?",
+             tag="widest_too_large")
+    if reference_block_trainable(11, [w + 1, w + 1]) <= budget:
+        fail(f"Two blocks of width {w + 1} would still stay within {budget:,} trainable parameters: "
+             "`widest` is too small. Did you count parameters that are not trained, or a bias that the "
+             "blocks do not have?", tag="widest_too_small")
+    if build is not None:
+        for width in (w, w + 1):
+            model = check_implemented(build, "`build_block_network`", [width, width], rate)
+            fits = _trainable(model) <= budget
+            if fits != (width == w):
+                fail(f"build_block_network([{width}, {width}], {rate}) has {_trainable(model):,} trainable "
+                     "parameters, which does not agree with the network the question specifies.",
+                     tag="widest_build_disagrees")
+
+
+# ----------------------------------------------------------------------------- question 8
+def dropout_histories(seed: int = 8, num_epochs: int = 40):
+    """Question 8's runs: two networks on the wines, without dropout and with Dropout(0.5).
+
+    Synthetic curves, made to look like such runs: per epoch, the history's ``loss`` (the mean of the
+    batch losses in training mode), ``val_loss`` and ``train_evaluated`` (the training MSE that a
+    callback measured with ``model.evaluate`` at the end of the epoch). A pandas DataFrame indexed by
+    (network, epoch).
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    epoch = np.arange(1, num_epochs + 1)
+    frames = {}
+    # network: (evaluated training floor, its time constant, validation floor, validation rise per epoch,
+    #           extra of the training-mode loss over the evaluated one)
+    for name, (train_floor, tau, val_floor, rise, extra) in {
+        "no dropout": (0.10, 14.0, 0.445, 0.0012, 0.01),
+        "Dropout(0.5)": (0.355, 10.0, 0.445, 0.0, 0.21),
+    }.items():
+        evaluated = train_floor + (0.62 - train_floor) * np.exp(-(epoch - 1) / tau)
+        val = val_floor + 0.2 * np.exp(-(epoch - 1) / 3) + rise * np.maximum(epoch - 8, 0)
+        loss = evaluated + extra + 0.25 * np.exp(-(epoch - 1) / 1.5)   # early epochs: weights still moving
+        frames[name] = pd.DataFrame({
+            "loss": np.round(loss + rng.normal(0, 0.006, num_epochs), 3),
+            "val_loss": np.round(val + rng.normal(0, 0.006, num_epochs), 3),
+            "train_evaluated": np.round(evaluated + rng.normal(0, 0.004, num_epochs), 3),
+        }, index=pd.Index(epoch, name="epoch"))
+    return pd.concat(frames, names=["network"])
 
 
 # ----------------------------------------------------------------------------- question 7
