@@ -294,7 +294,7 @@ def test_grad_cam_quadrant_rule_can_fail(cam):
 
 # ------------------------------------------------------------------ question 7
 def fair(results, a, b, *, tune="validation", per_seed=False, single=False, align=True, paired=True,
-         divide=True, ddof=1, doubled=False, scale=100, sign=1, k=2, edge="own"):
+         divide=True, ddof=1, doubled=False, scale=100, sign=1, k=2, edge="own", report="test"):
     """Question 7's answer, or one of its mistakes (each option a named mistake)."""
     lr, at_edge, scores = {}, {}, {}
     for m in (a, b):
@@ -304,7 +304,7 @@ def fair(results, a, b, *, tune="validation", per_seed=False, single=False, alig
         lr[m] = float(tuning.loc[tuning["accuracy"].idxmax(), "lr"] if single else means.idxmax())
         grid = results["lr"] if edge == "all" else means.index
         at_edge[m] = edge != "never" and lr[m] in (grid.min(), grid.max())
-        test = rows[rows["split"] == "test"]
+        test = rows[rows["split"] == report]
         if per_seed:                 # each seed's own best rate
             val = rows[rows["split"] == "validation"]
             picked = val.loc[val.groupby("seed")["accuracy"].idxmax(), ["seed", "lr"]]
@@ -349,6 +349,7 @@ FAIR_MISTAKES = [
     ({"divide": False}, "fair_se_not_divided"),
     ({"ddof": 0}, "fair_se_ddof0"),
     ({"doubled": True}, "fair_se_doubled"),
+    ({"report": "validation"}, "fair_diff_on_validation"),
     ({"scale": 1}, "fair_diff_fraction"),
     ({"sign": -1}, "fair_diff_sign"),
     ({"k": 1}, "fair_verdict_one_se"),
@@ -375,6 +376,7 @@ def run_hidden(fn):
 def test_fair_verdict_accepts_the_right_answer_visible_and_hidden():
     checks.check_fair_verdict(fair)
     run_hidden(fair)
+    checks.check_fair_verdict(lambda r, a, b: {**fair(r, a, b), "se": np.array(fair(r, a, b)["se"])})
     for results, a, b, _ in checks.fair_cases():
         got, want = fair(results, a, b), checks.reference_fair_verdict(results, a, b)
         assert got["diff"] == pytest.approx(want["diff"]) and got["se"] == pytest.approx(want["se"])
@@ -392,11 +394,36 @@ def test_fair_verdict_rejects_each_mistake_visible_and_hidden(options, tag):
         run_hidden(wrong)
 
 
+def test_fair_verdict_compares_small_rates_relatively():
+    """A neighbour of a tiny tuned rate (1e-7 for 1e-8) is a different rate, not a rounding error."""
+    results, a, b, _ = checks.fair_cases()[0]
+    want = fair(results, a, b)["lr"][a]
+    grid = sorted(results[results.method == a].lr.unique())
+    other = grid[grid.index(want) - 1]
+    with pytest.raises(AssertionError) as error:
+        checks.check_fair_verdict(
+            lambda r, a, b: {**fair(r, a, b), "lr": {a: other, b: fair(r, a, b)["lr"][b]}})
+    assert error.value.tag.startswith("fair_lr"), str(error.value)
+    scaled = results.assign(lr=np.where(results.method == a, results.lr * 1e-4, results.lr))
+    case = [(scaled, a, b, "a comparison with tiny rates")]
+    checks.check_fair_verdict(fair, cases=case)
+    assert min(scaled.lr) < 1e-9
+    tiny = sorted(scaled[scaled.method == a].lr.unique())
+    tiny_want = fair(scaled, a, b)["lr"][a]
+    tiny_other = tiny[tiny.index(tiny_want) - 1]
+    with pytest.raises(AssertionError) as error:
+        checks.check_fair_verdict(
+            lambda r, a, b: {**fair(r, a, b), "lr": {a: tiny_other, b: fair(r, a, b)["lr"][b]}},
+            cases=case)
+    assert error.value.tag.startswith("fair_lr"), str(error.value)
+
+
 def test_fair_verdict_rejects_the_page_code_and_nonsense():
     lr_tags = {"fair_lr_wrong", "fair_tuned_on_test", "fair_lr_best_single_run"}
     for fn, tag in [(page_fair, "a learning rate"), (lambda r, a, b: None, "fair_none"),
                     (not_written, "not_implemented"), (lambda r, a, b: (1.0, 0.5), "fair_not_dict"),
                     (lambda r, a, b: {**fair(r, a, b), "se": float("nan")}, "fair_not_finite"),
+                    (lambda r, a, b: {**fair(r, a, b), "diff": "3.8"}, "fair_not_number"),
                     (lambda r, a, b: {**fair(r, a, b), "verdict": f"{a} is ahead"},
                      "fair_verdict_not_allowed")]:
         with pytest.raises(AssertionError) as error:

@@ -482,10 +482,15 @@ def _tuned(results, method: str, split: str = "validation") -> float:
     return max(means, key=means.get)
 
 
+def _paired_on(results, a: str, b: str, lr_a: float, lr_b: float, split: str) -> np.ndarray:
+    """Per-seed differences a - b in points on one split, at the given rates, paired by seed."""
+    sa, sb = _runs(results, a, split)[lr_a], _runs(results, b, split)[lr_b]
+    return 100 * (sa - sb.reindex(sa.index)).to_numpy(dtype=float)
+
+
 def _paired(results, a: str, b: str, lr_a: float, lr_b: float) -> np.ndarray:
     """Per-seed test differences a - b in points, at the given rates, paired by seed."""
-    sa, sb = _runs(results, a, "test")[lr_a], _runs(results, b, "test")[lr_b]
-    return 100 * (sa - sb.reindex(sa.index)).to_numpy(dtype=float)
+    return _paired_on(results, a, b, lr_a, lr_b, "test")
 
 
 def _verdict(a: str, b: str, diff: float, se: float, k: float = 2.0) -> str:
@@ -533,11 +538,17 @@ def _close(x: float, y: float) -> bool:
     return abs(x - y) <= 1e-6 * max(1.0, abs(y))
 
 
+def _same_rate(x: float, y: float) -> bool:
+    """Learning rates span decades: compare them relatively (1e-8 is not 1e-7)."""
+    return abs(x - y) <= 1e-6 * abs(y)
+
+
 def _number(value: Any, what: str) -> float:
     __tracebackhide__ = True
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    array = None if isinstance(value, (bool, np.bool_, str)) else np.asarray(value)
+    if array is None or array.ndim != 0 or array.dtype.kind not in "iuf":
         fail(f"{what} should be a number, not {type(value).__name__}.", tag="fair_not_number")
-    value = float(value)
+    value = float(array)
     if not np.isfinite(value):
         fail(f"{what} is NaN or infinite: is something divided by zero, or a seed left unpaired?",
              tag="fair_not_finite")
@@ -567,18 +578,18 @@ def check_fair_verdict(fn: Callable, cases: list | None = None) -> None:
         d_seed = _per_seed_diff(results, a, b)
         for m in (a, b):
             lr = _number(got["lr"][m], f"{where}, the learning rate of {m!r}")
-            if _close(lr, want["lr"][m]):
+            if _same_rate(lr, want["lr"][m]):
                 continue
             grid = sorted(_runs(results, m, "validation"))
-            if not any(_close(lr, r) for r in grid):
+            if not any(_same_rate(lr, r) for r in grid):
                 fail(f"{where}, the learning rate of {m!r} is {lr:g}, which is not a rate of its grid.",
                      tag="fair_lr_not_in_grid")
-            if _close(lr, _tuned(results, m, "test")):
+            if _same_rate(lr, _tuned(results, m, "test")):
                 fail(f"{where}, the learning rate of {m!r} is the one with the best *test* accuracy. "
                      "The test runs report the result once, after every choice; a rate chosen on "
                      "them makes the test score optimistic.", tag="fair_tuned_on_test")
             val = results[(results["method"] == m) & (results["split"] == "validation")]
-            if _close(lr, float(val.loc[val["accuracy"].idxmax(), "lr"])):
+            if _same_rate(lr, float(val.loc[val["accuracy"].idxmax(), "lr"])):
                 fail(f"{where}, the learning rate of {m!r} is the one of the single best validation "
                      "run. One lucky seed should not choose: compare the rates over all seeds.",
                      tag="fair_lr_best_single_run")
@@ -602,6 +613,11 @@ def check_fair_verdict(fn: Callable, cases: list | None = None) -> None:
                      "points.", tag="fair_diff_fraction")
             if _close(diff, -want["diff"]):
                 fail(f"{where}, 'diff' has the wrong sign: it is {a!r} minus {b!r}.", tag="fair_diff_sign")
+            d_val = _paired_on(results, a, b, want["lr"][a], want["lr"][b], "validation")
+            if _close(diff, float(d_val.mean())):
+                fail(f"{where}, 'diff' comes from the validation runs, the ones that chose the rates: "
+                     "they flatter the tuned methods. Which runs report the result?",
+                     tag="fair_diff_on_validation")
             if _close(diff, d_seed):
                 fail(f"{where}, your difference is what each seed's own best rate gives: a method gets "
                      "one tuned rate, chosen over all seeds, and every seed uses it.", tag="fair_diff_per_seed")
