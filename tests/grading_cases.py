@@ -199,7 +199,7 @@ CASES = {
         cell_timeout=CELL_TIMEOUT,
     ),
     "ch09_transfer_learning": GradingCases(
-        # every parameter counted, the frozen base's too: q1 (2 points) lost, 12 - 2 = 10
+        # every parameter counted, the frozen base's too: q1 (2 points) lost, 15 - 2 = 13
         wrong_answer=(
             "q1_transfer_model",
             "def build_transfer_model(n_classes):\n"
@@ -211,10 +211,10 @@ CASES = {
             "    return keras.Model(inputs, layers.Dense(n_classes, activation='softmax')(x))\n"
             "\n"
             "n_trainable = build_transfer_model(10).count_params()\n",
-            10.0,
+            13.0,
         ),
         # the rows with the *lowest* loss (no reversal of the ascending sort) behind a test cell
-        # edited to `pass`: the test is restored and fails, q4 (3 points) lost, 12 - 3 = 9
+        # edited to `pass`: the test is restored and fails, q4 (3 points) lost, 15 - 3 = 12
         tampered=(
             "q4_suspects",
             "keras.utils.set_random_seed(0)\n"
@@ -229,10 +229,10 @@ CASES = {
             "loss = -np.log(proba[np.arange(len(y_noisy)), y_noisy] + 1e-12)\n"
             "suspects = np.argsort(loss)[:100]\n",
             "q4_suspects_test",
-            9.0,
+            12.0,
         ),
-        # q5 (3 points) never finishes: interrupted, grad_cam is undefined, the rest is graded, 9
-        infinite_loop=("q5_grad_cam", 9.0),
+        # q5 (3 points) never finishes: interrupted, grad_cam is undefined, the rest is graded, 12
+        infinite_loop=("q5_grad_cam", 12.0),
         cell_timeout=CELL_TIMEOUT,
     ),
 }

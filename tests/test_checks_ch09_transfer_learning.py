@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 
@@ -288,3 +290,180 @@ def test_grad_cam_quadrant_rule_can_fail(cam):
     heat = checks.reference_grad_cam(base, head, place_in_quadrant(X, q, canvas=64), DATA["y_val"][:40])
     assert checks.quadrant_hits(heat, q) >= 0.9
     assert checks.quadrant_hits(heat.transpose(0, 2, 1), q) < 0.8
+
+
+# ------------------------------------------------------------------ question 7
+def fair(results, a, b, *, tune="validation", per_seed=False, single=False, align=True, paired=True,
+         divide=True, ddof=1, doubled=False, scale=100, sign=1, k=2, edge="own", report="test"):
+    """Question 7's answer, or one of its mistakes (each option a named mistake)."""
+    lr, at_edge, scores = {}, {}, {}
+    for m in (a, b):
+        rows = results[results["method"] == m]
+        tuning = rows[rows["split"] == tune]
+        means = tuning.groupby("lr")["accuracy"].mean()
+        lr[m] = float(tuning.loc[tuning["accuracy"].idxmax(), "lr"] if single else means.idxmax())
+        grid = results["lr"] if edge == "all" else means.index
+        at_edge[m] = edge != "never" and lr[m] in (grid.min(), grid.max())
+        test = rows[rows["split"] == report]
+        if per_seed:                 # each seed's own best rate
+            val = rows[rows["split"] == "validation"]
+            picked = val.loc[val.groupby("seed")["accuracy"].idxmax(), ["seed", "lr"]]
+            scores[m] = test.merge(picked, on=["seed", "lr"]).set_index("seed")["accuracy"]
+        else:
+            chosen = test[test["lr"] == lr[m]]
+            scores[m] = chosen.set_index("seed")["accuracy"] if align else chosen["accuracy"]
+    if align:
+        d = scale * sign * (scores[a] - scores[b])
+    else:                            # the rows' order, not the seeds, pairs the runs
+        d = scale * sign * (scores[a].to_numpy() - scores[b].to_numpy())
+    d = np.asarray(d, dtype=float)
+    diff, n = float(d.mean()), len(d)
+    if paired:
+        se = float(np.std(d, ddof=ddof) / (np.sqrt(n) if divide else 1))
+    else:
+        sa, sb = (scale * np.asarray(scores[m], dtype=float) for m in (a, b))
+        se = float(np.sqrt((sa.var(ddof=1) + sb.var(ddof=1)) / n))
+    se = 2 * se if doubled else se
+    verdict = a if diff > k * se else b if diff < -k * se else "no measurable difference"
+    return {"lr": lr, "at_edge": at_edge, "diff": diff, "se": se, "verdict": verdict}
+
+
+def page_fair(results, a, b):
+    """The page's code, adapted as little as possible: `chosen` from the test rows, its `paired`
+    (mean and two standard errors) and its verdict, here named instead of a sentence."""
+    test = results[results.split == "test"]
+    chosen = test.groupby("method")["lr"].first().to_dict()
+    at_k = test.set_index("seed")
+    d = 100 * (at_k[at_k.method == a].accuracy - at_k[at_k.method == b].accuracy)
+    diff, band = d.mean(), 2 * d.std() / np.sqrt(len(d))
+    verdict = a if diff > band else b if diff < -band else "no measurable difference"
+    return {"lr": chosen, "at_edge": {a: False, b: False}, "diff": diff, "se": band, "verdict": verdict}
+
+
+FAIR_MISTAKES = [
+    ({"tune": "test"}, "fair_tuned_on_test"),
+    ({"per_seed": True}, "fair_diff_per_seed"),
+    ({"single": True}, "fair_lr_best_single_run"),
+    ({"align": False}, "fair_se_wrong"),
+    ({"paired": False}, "fair_se_unpaired"),
+    ({"divide": False}, "fair_se_not_divided"),
+    ({"ddof": 0}, "fair_se_ddof0"),
+    ({"doubled": True}, "fair_se_doubled"),
+    ({"report": "validation"}, "fair_diff_on_validation"),
+    ({"scale": 1}, "fair_diff_fraction"),
+    ({"sign": -1}, "fair_diff_sign"),
+    ({"k": 1}, "fair_verdict_one_se"),
+    ({"edge": "never"}, "fair_edge_wrong"),
+    ({"edge": "all"}, "fair_edge_wrong"),
+]
+
+
+def hidden_cell(grade_id):
+    """The source of a graded test cell's hidden part, from the solution notebook."""
+    import nbformat
+
+    from conftest import solution_path
+
+    nb = nbformat.read(solution_path("ch09_transfer_learning"), as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+
+
+def run_hidden(fn):
+    exec(hidden_cell("q7_fair_verdict_test"), {"np": np, "checks": checks, "fair_verdict": fn})
+
+
+def test_fair_verdict_accepts_the_right_answer_visible_and_hidden():
+    checks.check_fair_verdict(fair)
+    run_hidden(fair)
+    checks.check_fair_verdict(lambda r, a, b: {**fair(r, a, b), "se": np.array(fair(r, a, b)["se"])})
+    for results, a, b, _ in checks.fair_cases():
+        got, want = fair(results, a, b), checks.reference_fair_verdict(results, a, b)
+        assert got["diff"] == pytest.approx(want["diff"]) and got["se"] == pytest.approx(want["se"])
+        assert (got["lr"], got["at_edge"], got["verdict"]) == (want["lr"], want["at_edge"],
+                                                               want["verdict"])
+
+
+@pytest.mark.parametrize("options, tag", FAIR_MISTAKES, ids=[t for _, t in FAIR_MISTAKES])
+def test_fair_verdict_rejects_each_mistake_visible_and_hidden(options, tag):
+    wrong = lambda r, a, b: fair(r, a, b, **options)  # noqa: E731
+    with pytest.raises(AssertionError) as error:
+        checks.check_fair_verdict(wrong)
+    assert error.value.tag == tag, str(error.value)
+    with pytest.raises(AssertionError):
+        run_hidden(wrong)
+
+
+def test_fair_verdict_compares_small_rates_relatively():
+    """A neighbour of a tiny tuned rate (1e-7 for 1e-8) is a different rate, not a rounding error."""
+    results, a, b, _ = checks.fair_cases()[0]
+    want = fair(results, a, b)["lr"][a]
+    grid = sorted(results[results.method == a].lr.unique())
+    other = grid[grid.index(want) - 1]
+    with pytest.raises(AssertionError) as error:
+        checks.check_fair_verdict(
+            lambda r, a, b: {**fair(r, a, b), "lr": {a: other, b: fair(r, a, b)["lr"][b]}})
+    assert error.value.tag.startswith("fair_lr"), str(error.value)
+    scaled = results.assign(lr=np.where(results.method == a, results.lr * 1e-4, results.lr))
+    case = [(scaled, a, b, "a comparison with tiny rates")]
+    checks.check_fair_verdict(fair, cases=case)
+    assert min(scaled.lr) < 1e-9
+    tiny = sorted(scaled[scaled.method == a].lr.unique())
+    tiny_want = fair(scaled, a, b)["lr"][a]
+    tiny_other = tiny[tiny.index(tiny_want) - 1]
+    with pytest.raises(AssertionError) as error:
+        checks.check_fair_verdict(
+            lambda r, a, b: {**fair(r, a, b), "lr": {a: tiny_other, b: fair(r, a, b)["lr"][b]}},
+            cases=case)
+    assert error.value.tag.startswith("fair_lr"), str(error.value)
+
+
+def test_fair_verdict_rejects_the_page_code_and_nonsense():
+    lr_tags = {"fair_lr_wrong", "fair_tuned_on_test", "fair_lr_best_single_run"}
+    for fn, tag in [(page_fair, "a learning rate"), (lambda r, a, b: None, "fair_none"),
+                    (not_written, "not_implemented"), (lambda r, a, b: (1.0, 0.5), "fair_not_dict"),
+                    (lambda r, a, b: {**fair(r, a, b), "se": float("nan")}, "fair_not_finite"),
+                    (lambda r, a, b: {**fair(r, a, b), "diff": "3.8"}, "fair_not_number"),
+                    (lambda r, a, b: {**fair(r, a, b), "verdict": f"{a} is ahead"},
+                     "fair_verdict_not_allowed")]:
+        with pytest.raises(AssertionError) as error:
+            checks.check_fair_verdict(fn)
+        assert error.value.tag in (lr_tags if fn is page_fair else {tag}), str(error.value)
+        with pytest.raises(AssertionError):
+            run_hidden(fn)
+
+
+def hidden_cases():
+    captured = {}
+    exec(hidden_cell("q7_fair_verdict_test"),
+         {"np": np, "checks": types.SimpleNamespace(
+             COMPARISON_KINDS=checks.COMPARISON_KINDS, make_comparison=checks.make_comparison,
+             check_fair_verdict=lambda fn, cases: captured.update(cases=cases)),
+          "fair_verdict": fair})
+    return captured["cases"]
+
+
+@pytest.mark.parametrize("where", ["visible", "hidden"])
+def test_the_comparisons_are_what_they_claim(where):
+    """Each kind does what it is for, in the visible check and in the hidden test alike: tuning on
+    test flips the verdict, the edge case is at an edge, the null is null, pairing matters."""
+    cases = checks.fair_cases() if where == "visible" else hidden_cases()
+    flips = unpaired_flips = between = 0
+    kinds = set()
+    for results, a, b, _ in cases:
+        want = checks.reference_fair_verdict(results, a, b)
+        means = results[results.split == "validation"].groupby(["method", "lr"]).accuracy.mean()
+        for m in (a, b):             # no near-ties: the tuned rate is unambiguous
+            top = means[m].sort_values().to_numpy()[-2:]
+            assert top[1] - top[0] > 1e-4
+        ratio = abs(want["diff"]) / want["se"]
+        assert abs(ratio - 2) > 0.02 and abs(ratio - 1) > 0.02     # no verdict on a knife's edge
+        between += 1 < ratio < 2
+        on_test = fair(results, a, b, tune="test")
+        flips += on_test["verdict"] != want["verdict"]
+        unpaired_flips += fair(results, a, b, paired=False)["verdict"] != want["verdict"]
+        kinds.add(("edge" if any(want["at_edge"].values()) else "inside", want["verdict"] == a,
+                   want["verdict"] == b, want["verdict"] == checks.NO_DIFFERENCE))
+    assert flips >= 1 and unpaired_flips >= 1 and between >= 1
+    assert any(k[0] == "edge" for k in kinds) and any(k[1] for k in kinds)
+    assert any(k[2] for k in kinds) and any(k[3] for k in kinds)

@@ -409,3 +409,255 @@ def check_grad_cam(grad_cam_fn: Callable, head, images, classes, canvas: int = 6
             if hits < min_hits:
                 fail(f"Only {hits:.0%} of the heatmaps peak in the digit's quadrant; the exercise "
                      f"asks for at least {min_hits:.0%}.", tag="grad_cam_peaks_off")
+
+
+# ----------------------------------------------------------------------------- question 7
+#: What the verdict says when neither method is ahead by more than twice the standard error
+#: (the page's wording).
+NO_DIFFERENCE = "no measurable difference"
+#: The kinds of made-up comparison :func:`make_comparison` builds.
+COMPARISON_KINDS = ("clear", "b_ahead", "null", "test_flip", "edge")
+_DEFAULT_GRIDS = (
+    [1e-6, 1e-5, 1e-4, 1e-3, 1e-2],         # a fine-tuned base's second stage
+    [1e-3, 3e-3, 1e-2, 3e-2, 1e-1],         # a model trained from scratch
+)
+
+
+def make_comparison(kind: str = "clear", seed: int = 0, methods=("fine-tuned", "scratch"),
+                    grids=None, seeds=range(5)):
+    """Made-up results of two methods over learning-rate grids and seeds, as Chapter 9 records them.
+
+    A DataFrame with one row per method, learning rate, seed and split: the columns ``method``,
+    ``lr``, ``seed``, ``split`` (``"validation"`` or ``"test"``) and ``accuracy``, in shuffled
+    order. A seed is one draw of labelled images shared by both methods, so its difficulty moves
+    both methods' accuracies together (the reason to pair by seed). ``kind`` shapes it, for the
+    first method ``a`` against the second ``b``: ``"clear"`` (a ahead by about 4 points),
+    ``"b_ahead"``, ``"null"`` (no difference), ``"test_flip"`` (one of b's rates that loses on
+    validation is lucky on the test runs, enough to flip the verdict of a tuning on test) and
+    ``"edge"`` (a's best rate is the largest of its grid).
+    """
+    import pandas as pd
+
+    if kind not in COMPARISON_KINDS:
+        raise ValueError(f"kind must be one of {COMPARISON_KINDS}")
+    a, b = methods
+    grids = {a: list(_DEFAULT_GRIDS[0]), b: list(_DEFAULT_GRIDS[1])} if grids is None else \
+        {m: [float(r) for r in grids[m]] for m in methods}
+    seeds = [int(s) for s in seeds]
+    rng = np.random.default_rng([2009, int(seed), COMPARISON_KINDS.index(kind)])
+    lead = {"clear": 0.04, "b_ahead": -0.035, "null": 0.006, "test_flip": 0.025, "edge": 0.03}[kind]
+    peak = {a: 0.78 + lead, b: 0.78}
+    best = {m: 1 + int(rng.integers(0, len(grids[m]) - 2)) for m in methods}   # inside the grid
+    if kind == "edge":
+        best[a] = len(grids[a]) - 1
+    draw = rng.normal(0, 0.05, len(seeds))              # how hard each seed's draw is
+    rows = []
+    for m in methods:
+        for i, lr in enumerate(grids[m]):
+            if kind == "edge" and m == a:               # still rising at the grid's end
+                curve = peak[m] - 0.03 * (best[m] - i)
+            else:
+                curve = peak[m] - 0.012 * (i - best[m]) ** 2
+            val = curve + draw + rng.normal(0, 0.008, len(seeds))
+            test = curve + 0.9 * draw + rng.normal(0, 0.008, len(seeds))
+            if kind == "test_flip" and m == b and i == best[b] - 1:
+                test = test + 0.05                       # lucky on test, not on validation
+            for s, v, t in zip(seeds, val, test):
+                rows.append((m, lr, s, "validation", v))
+                rows.append((m, lr, s, "test", t))
+    frame = pd.DataFrame(rows, columns=["method", "lr", "seed", "split", "accuracy"])
+    frame["accuracy"] = frame["accuracy"].clip(0.05, 0.999).round(4)
+    frame = frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
+    return frame
+
+
+def _runs(results, method: str, split: str):
+    """``{lr: Series of accuracy by seed}`` of one method on one split."""
+    rows = results[(results["method"] == method) & (results["split"] == split)]
+    return {float(lr): g.set_index("seed")["accuracy"].sort_index() for lr, g in rows.groupby("lr")}
+
+
+def _tuned(results, method: str, split: str = "validation") -> float:
+    means = {lr: float(s.mean()) for lr, s in _runs(results, method, split).items()}
+    return max(means, key=means.get)
+
+
+def _paired_on(results, a: str, b: str, lr_a: float, lr_b: float, split: str) -> np.ndarray:
+    """Per-seed differences a - b in points on one split, at the given rates, paired by seed."""
+    sa, sb = _runs(results, a, split)[lr_a], _runs(results, b, split)[lr_b]
+    return 100 * (sa - sb.reindex(sa.index)).to_numpy(dtype=float)
+
+
+def _paired(results, a: str, b: str, lr_a: float, lr_b: float) -> np.ndarray:
+    """Per-seed test differences a - b in points, at the given rates, paired by seed."""
+    return _paired_on(results, a, b, lr_a, lr_b, "test")
+
+
+def _verdict(a: str, b: str, diff: float, se: float, k: float = 2.0) -> str:
+    return a if diff > k * se else b if diff < -k * se else NO_DIFFERENCE
+
+
+def reference_fair_verdict(results, a: str, b: str) -> dict:
+    """Chapter 9's comparison of ``a`` against ``b``: rates tuned on validation means, paired test
+    differences in points, mean and standard error, and the two-standard-error verdict."""
+    lr = {m: _tuned(results, m) for m in (a, b)}
+    grid = {m: sorted(_runs(results, m, "validation")) for m in (a, b)}
+    edge = {m: lr[m] in (grid[m][0], grid[m][-1]) for m in (a, b)}
+    d = _paired(results, a, b, lr[a], lr[b])
+    diff, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+    return {"lr": lr, "at_edge": edge, "diff": diff, "se": se, "verdict": _verdict(a, b, diff, se)}
+
+
+def _per_seed_diff(results, a: str, b: str) -> float:
+    """The mistake of picking each seed's own best rate: the mean difference it gives."""
+    picked = {}
+    for m in (a, b):
+        val, test = _runs(results, m, "validation"), _runs(results, m, "test")
+        table = {lr: s for lr, s in val.items()}
+        seeds = next(iter(table.values())).index
+        picked[m] = np.array([test[max(table, key=lambda lr: table[lr][s])][s] for s in seeds])
+    return float(100 * np.mean(picked[a] - picked[b]))
+
+
+def fair_cases() -> list:
+    """The visible check's comparisons: ``(results, a, b, where)``; the first is the notebook's."""
+    made = [
+        (make_comparison("clear", 0), "fine-tuned", "scratch"),
+        (make_comparison("test_flip", 0), "fine-tuned", "scratch"),
+        (make_comparison("edge", 0), "fine-tuned", "scratch"),
+        (make_comparison("null", 0, methods=("frozen", "scratch"), seeds=[7, 3, 11, 5, 2, 9],
+                         grids={"frozen": [1e-3, 1e-2, 1e-1, 1.0], "scratch": _DEFAULT_GRIDS[1]}),
+         "frozen", "scratch"),
+        (make_comparison("b_ahead", 0), "fine-tuned", "scratch"),
+    ]
+    return [(results, a, b, f"`checks.fair_cases()[{i}]`" + (", the comparison above" if i == 0 else ""))
+            for i, (results, a, b) in enumerate(made)]
+
+
+def _close(x: float, y: float) -> bool:
+    return abs(x - y) <= 1e-6 * max(1.0, abs(y))
+
+
+def _same_rate(x: float, y: float) -> bool:
+    """Learning rates span decades: compare them relatively (1e-8 is not 1e-7)."""
+    return abs(x - y) <= 1e-6 * abs(y)
+
+
+def _number(value: Any, what: str) -> float:
+    __tracebackhide__ = True
+    array = None if isinstance(value, (bool, np.bool_, str)) else np.asarray(value)
+    if array is None or array.ndim != 0 or array.dtype.kind not in "iuf":
+        fail(f"{what} should be a number, not {type(value).__name__}.", tag="fair_not_number")
+    value = float(array)
+    if not np.isfinite(value):
+        fail(f"{what} is NaN or infinite: is something divided by zero, or a seed left unpaired?",
+             tag="fair_not_finite")
+    return value
+
+
+def check_fair_verdict(fn: Callable, cases: list | None = None) -> None:
+    """Question 7: ``fn(results, a, b)`` compares two methods as Chapter 9 does, on every case."""
+    __tracebackhide__ = True
+    if not callable(fn):
+        fail(f"`fair_verdict` should be a function, not a {type(fn).__name__}.", tag="fair_not_function")
+    for results, a, b, why in (fair_cases() if cases is None else cases):
+        got = check_implemented(fn, "`fair_verdict`", results.copy(), a, b)
+        want = reference_fair_verdict(results, a, b)
+        where = f"On {why} ({a!r} against {b!r})"  # never says what the answer should be
+        if got is None:
+            fail("`fair_verdict` returned None: did you forget `return`?", tag="fair_none")
+        if not isinstance(got, dict):
+            fail(f"`fair_verdict` should return a dict, not a {type(got).__name__}.", tag="fair_not_dict")
+        missing = [k for k in ("lr", "at_edge", "diff", "se", "verdict") if k not in got]
+        if missing:
+            fail(f"The dict `fair_verdict` returns has no key {missing[0]!r}.", tag="fair_missing_key")
+        for key in ("lr", "at_edge"):
+            if not isinstance(got[key], dict) or not {a, b} <= set(got[key]):
+                fail(f"{where}, {key!r} should be a dict with one entry per method, keyed by the "
+                     "method's name.", tag="fair_not_per_method")
+        d_seed = _per_seed_diff(results, a, b)
+        for m in (a, b):
+            lr = _number(got["lr"][m], f"{where}, the learning rate of {m!r}")
+            if _same_rate(lr, want["lr"][m]):
+                continue
+            grid = sorted(_runs(results, m, "validation"))
+            if not any(_same_rate(lr, r) for r in grid):
+                fail(f"{where}, the learning rate of {m!r} is {lr:g}, which is not a rate of its grid.",
+                     tag="fair_lr_not_in_grid")
+            if _same_rate(lr, _tuned(results, m, "test")):
+                fail(f"{where}, the learning rate of {m!r} is the one with the best *test* accuracy. "
+                     "The test runs report the result once, after every choice; a rate chosen on "
+                     "them makes the test score optimistic.", tag="fair_tuned_on_test")
+            val = results[(results["method"] == m) & (results["split"] == "validation")]
+            if _same_rate(lr, float(val.loc[val["accuracy"].idxmax(), "lr"])):
+                fail(f"{where}, the learning rate of {m!r} is the one of the single best validation "
+                     "run. One lucky seed should not choose: compare the rates over all seeds.",
+                     tag="fair_lr_best_single_run")
+            if "diff" in got and isinstance(got["diff"], (int, float)) and _close(float(got["diff"]), d_seed):
+                fail(f"{where}, your difference is what each seed's own best rate gives: a method gets "
+                     "one tuned rate, chosen over all seeds, and every seed uses it.", tag="fair_per_seed_lr")
+            fail(f"{where}, the learning rate of {m!r} is not the rate with the best validation "
+                 "accuracy averaged over the seeds.", tag="fair_lr_wrong")
+        for m in (a, b):
+            edge = got["at_edge"][m]
+            if not isinstance(edge, (bool, np.bool_)):
+                fail(f"{where}, at_edge[{m!r}] should be True or False, not {edge!r:.40}.",
+                     tag="fair_edge_not_bool")
+            if bool(edge) != want["at_edge"][m]:
+                fail(f"{where}, at_edge[{m!r}] is {bool(edge)}: where does its chosen rate sit in "
+                     f"the grid of rates {m!r} was tried with?", tag="fair_edge_wrong")
+        diff = _number(got["diff"], f"{where}, 'diff'")
+        if not _close(diff, want["diff"]):
+            if _close(diff, want["diff"] / 100):
+                fail(f"{where}, 'diff' is in accuracy (a fraction); the question asks for percentage "
+                     "points.", tag="fair_diff_fraction")
+            if _close(diff, -want["diff"]):
+                fail(f"{where}, 'diff' has the wrong sign: it is {a!r} minus {b!r}.", tag="fair_diff_sign")
+            d_val = _paired_on(results, a, b, want["lr"][a], want["lr"][b], "validation")
+            if _close(diff, float(d_val.mean())):
+                fail(f"{where}, 'diff' comes from the validation runs, the ones that chose the rates: "
+                     "they flatter the tuned methods. Which runs report the result?",
+                     tag="fair_diff_on_validation")
+            if _close(diff, d_seed):
+                fail(f"{where}, your difference is what each seed's own best rate gives: a method gets "
+                     "one tuned rate, chosen over all seeds, and every seed uses it.", tag="fair_diff_per_seed")
+            fail(f"{where}, 'diff' is not the mean over seeds of {a!r}'s test accuracy minus {b!r}'s, "
+                 "each at its tuned rate.", tag="fair_diff_wrong")
+        se = _number(got["se"], f"{where}, 'se'")
+        if not _close(se, want["se"]):
+            d = _paired(results, a, b, want["lr"][a], want["lr"][b])
+            n = len(d)
+            sa = 100 * _runs(results, a, "test")[want["lr"][a]]
+            sb = 100 * _runs(results, b, "test")[want["lr"][b]]
+            unpaired = [float(np.sqrt((sa.var(ddof=k) + sb.var(ddof=k)) / n)) for k in (0, 1)]
+            if _close(se, want["se"] / 100):
+                fail(f"{where}, 'se' is in accuracy (a fraction); the question asks for percentage "
+                     "points.", tag="fair_se_fraction")
+            if _close(se, 2 * want["se"]):
+                fail(f"{where}, 'se' is twice the standard error: the factor 2 belongs to the rule "
+                     "that makes the verdict, not to the standard error.", tag="fair_se_doubled")
+            if any(_close(se, u) for u in unpaired):
+                fail(f"{where}, 'se' treats the two methods' runs as independent samples. Both methods "
+                     "saw the same seeds: compare them seed by seed.", tag="fair_se_unpaired")
+            if _close(se, float(d.std(ddof=1))) or _close(se, float(d.std(ddof=0))):
+                fail(f"{where}, 'se' is the spread of the single differences, not the standard error "
+                     "of their mean: how does it shrink with the number of seeds?", tag="fair_se_not_divided")
+            if _close(se, float(d.std(ddof=0) / np.sqrt(n))):
+                fail(f"{where}, 'se' uses the standard deviation of the population (ddof=0); the "
+                     "chapter's standard errors use the sample standard deviation.",
+                     tag="fair_se_ddof0")
+            fail(f"{where}, 'se' is not the standard error of the mean of the per-seed differences. "
+                 "Are the runs of the two methods paired by their seed? The rows are not in seed "
+                 "order.", tag="fair_se_wrong")
+        verdict = got["verdict"]
+        if not isinstance(verdict, str) or verdict not in (a, b, NO_DIFFERENCE):
+            fail(f"{where}, 'verdict' is {verdict!r:.40}; it should be {a!r}, {b!r} or "
+                 f"{NO_DIFFERENCE!r}.", tag="fair_verdict_not_allowed")
+        if verdict != want["verdict"]:
+            if verdict == _verdict(a, b, diff, se, k=1.0):
+                fail(f"{where}, 'verdict' counts a difference larger than one standard error; the "
+                     "chapter's rule is stricter.", tag="fair_verdict_one_se")
+            if verdict in (a, b) and want["verdict"] in (a, b):
+                fail(f"{where}, 'verdict' names the method that is behind.", tag="fair_verdict_reversed")
+            fail(f"{where}, 'verdict' does not follow the chapter's rule from your 'diff' and 'se'.",
+                 tag="fair_verdict_wrong")
