@@ -34,7 +34,7 @@ from pathlib import Path
 import nbformat
 
 from . import sandbox
-from .submission import read_submission
+from .submission import NOT_FETCHED, read_submission, wrong_assignment
 
 _OVERRIDES = '''
 # --- added by dlcourse-grade for this one submission ---
@@ -138,13 +138,25 @@ def _diagnose(job: dict) -> str | None:
     for name in names:
         if name in present:
             try:
-                nbformat.reads(job["submission"][name].decode("utf-8", "replace"), as_version=4)
+                nb = nbformat.reads(job["submission"][name].decode("utf-8", "replace"), as_version=4)
             except Exception as exc:  # noqa: BLE001
                 return f"{name} is not a valid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+            released = job["release"].get(name)
+            if released is not None:
+                try:
+                    template = json.loads(released)
+                except ValueError:
+                    continue
+                wrong = wrong_assignment(nb, template, job["assignment"], name, job["options"].get("others"))
+                if wrong:
+                    return wrong
     missing = [n for n in names if n not in present]
     if missing:
         found = ", ".join(present) or "no notebook"
-        return f"missing {', '.join(missing)} (submitted: {found})"
+        others = job["options"].get("others") or {}
+        theirs = [f"{rel} is {rel[:-6]}'s notebook" for rel in present
+                  if rel[:-6] in others and rel[:-6] != job["assignment"]]
+        return f"missing {', '.join(missing)} (submitted: {found}" + (f"; {', '.join(theirs)}" if theirs else "") + ")"
     return None
 
 
@@ -173,6 +185,11 @@ def _forkserver_context(keras: bool = False, assignment: str | None = None):
 
 def _autograde_child(root: str, assignment: str, student: str, env: dict, log_path: str) -> None:
     os.setsid()  # its own process group, killed as a whole on timeout
+    # ... and killed with the fork server, which exits when dlcourse-grade dies (a grading run killed
+    # midway leaves no grading behind; its kernels die with this process in turn).
+    sandbox._libc.prctl(sandbox.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:
+        os._exit(1)  # the fork server was gone already
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -361,7 +378,7 @@ def run_job(job: dict) -> dict:
         if job.get("rejected"):
             refused = "; ".join(f"rejected {p}: {why}" for p, why in job["rejected"][:5])
             problem = f"{problem}; {refused}" if problem else refused
-        if problem and ("not a valid notebook" in problem or not any(
+        if problem and ("not a valid notebook" in problem or NOT_FETCHED in problem or not any(
                 f"{n}.ipynb" in job["submission"] for n in job["notebooks"])):
             result.update(status="failed", reason=problem)  # nothing nbgrader could grade
             return result
