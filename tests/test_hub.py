@@ -1,8 +1,10 @@
 """A class on the course's JupyterHub, end to end, in headless Chromium through the hub's login page.
 
 ``tools/hub.py`` (what ``make hub`` and ``make hub-users`` run) sets up a hub in a scratch state folder
-with real Unix accounts: an instructor, three students from an nbgrader roster CSV, and one account that
-is not on the roster. Then, for ``ch01_learning_from_data``:
+with real Unix accounts: an instructor, five students from an nbgrader roster CSV (three in the browser, two
+at a terminal), and one account that is not on the roster. Set-up runs without ``--share-env``: where the
+course environment is in a closed folder (a Python under /root), the default opens it, with a message.
+Then, for ``ch01_learning_from_data``:
 
 1. the instructor logs in (PAM) and releases the assignment from a terminal (``nbgrader release_assignment``);
 2. each student logs in, in a browser context of their own, and fetches the assignment from JupyterLab's
@@ -11,9 +13,13 @@ is not on the roster. Then, for ``ch01_learning_from_data``:
 3. the instructor collects, autogrades with ``dlcourse-grade``, grades the written answer (q8) in the
    formgrader (opened in its own tab: nbgrader issue 1870), generates and releases feedback from it;
    on the way, bad input and faults: a fourth student submits a renamed notebook and a 20 MB file from a
-   terminal (told at submit, reported by the grader, the class still graded), the due date has passed
-   (every submission recorded late), and a rerun with ``--missing`` after a grading run that lost a result
-   grades only that submission;
+   terminal (told at submit, reported by the grader, the class still graded); a fifth hands in chapter 2's
+   notebook as chapter 1's (refused at submit with the reason; forced in with nbgrader's plain submit, it is
+   reported by the grader as another assignment's); the due date is one minute before the first submission
+   and the course's late plugin takes 2 points per started hour (each submission flagged late and exactly 2
+   points off, none below zero, in the report, the gradebook and the feedback); the first grading run is
+   killed (SIGKILL to its process group) after its first result, and a rerun with ``--missing`` grades
+   exactly the others: exact scores, one submission and one grade per cell per student in the gradebook;
 4. each student fetches feedback from the Assignment List and sees their own exact score and no hidden test;
 5. isolation: students cannot list or read the exchange's submissions and feedback of others, other homes,
    the instructor's course directory or the formgrader, from a terminal (``runuser``, the user's own

@@ -141,21 +141,22 @@ def _diagnose(job: dict) -> str | None:
                 nb = nbformat.reads(job["submission"][name].decode("utf-8", "replace"), as_version=4)
             except Exception as exc:  # noqa: BLE001
                 return f"{name} is not a valid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
-            released = job["release"].get(name)
+            released = job.get("release", {}).get(name)
             if released is not None:
                 try:
                     template = json.loads(released)
                 except ValueError:
                     continue
-                wrong = wrong_assignment(nb, template, job["assignment"], name, job["options"].get("others"))
+                wrong = wrong_assignment(nb, template, job.get("assignment", ""), name,
+                                         job.get("options", {}).get("others"))
                 if wrong:
                     return wrong
     missing = [n for n in names if n not in present]
     if missing:
         found = ", ".join(present) or "no notebook"
-        others = job["options"].get("others") or {}
+        others = job.get("options", {}).get("others") or {}
         theirs = [f"{rel} is {rel[:-6]}'s notebook" for rel in present
-                  if rel[:-6] in others and rel[:-6] != job["assignment"]]
+                  if rel[:-6] in others and rel[:-6] != job.get("assignment")]
         return f"missing {', '.join(missing)} (submitted: {found}" + (f"; {', '.join(theirs)}" if theirs else "") + ")"
     return None
 
