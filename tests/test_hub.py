@@ -481,6 +481,10 @@ def test_a_class_on_the_hub(hub, browser):
     report = {r["student"]: r for r in again}
     assert sorted(report) == sorted({*STUDENTS, MALFORMED, WRONG_ID} - set(done)), (done, sorted(report))
     assert f"--missing: {len(done)} submissions already graded" in grading.stderr, grading.stderr[-2000:]
+    # ... and removed the grading folder (a student's files) that the killed run left in /tmp.
+    assert "grading folders of a run that was stopped midway" in grading.stderr, grading.stderr[-2000:]
+    assert not [p for p in Path(tempfile.gettempdir()).glob("dlcourse-grade-*")
+                if _uid_of(p) == hub["uids"][INSTRUCTOR]]
     assert {s: report[s]["score"] for s in report if s in STUDENTS} == \
         {s: expected_auto[s] for s in report if s in STUDENTS}, \
         (grading.stdout, {s: (r.get("reason"), (r.get("log") or "")[-1500:]) for s, r in report.items()})

@@ -42,7 +42,7 @@ import tempfile
 from pathlib import Path
 
 from . import gradebook
-from .worker import capabilities, make_job, run_job
+from .worker import capabilities, make_job, run_job, sweep_stale
 
 FEEDBACK_PREPROCESSORS = [
     "nbgrader.preprocessors.GetGrades",
@@ -220,6 +220,9 @@ def grade_class(
     }
     options["others"] = released_key_ids(root, dirs["release"])  # to name another assignment's notebook
     todo = find_submissions(root, dirs["submitted"], assignment, students)
+    stale = sweep_stale()  # what a run killed midway left in the temporary folder (students' files)
+    if stale:
+        print(f"removed {len(stale)} grading folders of a run that was stopped midway", file=sys.stderr)
     if only_missing:
         done = [s for s in todo if already_graded(root, dirs["submitted"], coursedir.autograded_directory,
                                                   assignment, s)]

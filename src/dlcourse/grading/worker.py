@@ -343,6 +343,38 @@ def _remove_cgroup(folder: Path | None) -> None:
             time.sleep(0.1)
 
 
+#: Each submission is graded in a folder ``<tmp>/dlcourse-grade-*`` that names the grading process.
+TMP_PREFIX = "dlcourse-grade-"
+OWNER_FILE = "grader.pid"
+
+
+def sweep_stale(tmp_dir: str | None = None) -> list[str]:
+    """Remove the grading folders of this user that a killed run left behind: those whose grading process
+    (named in the folder) is gone; the folders removed. A folder that names no process is left alone."""
+    removed = []
+    for folder in Path(tmp_dir or tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
+        try:
+            owner = folder / OWNER_FILE
+            if folder.is_symlink() or not folder.is_dir() or folder.stat().st_uid != os.getuid() \
+                    or owner.is_symlink() or not owner.is_file():
+                continue
+            pid = int(owner.read_text().strip() or 0)
+            if pid <= 0:
+                continue
+            try:
+                os.kill(pid, 0)
+                continue  # still grading
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+        except (OSError, ValueError):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(str(folder))
+    return removed
+
+
 def run_job(job: dict) -> dict:
     """Grade one submission packed by :func:`make_job`; a JSON-able result (Instructors' guide).
 
@@ -354,7 +386,8 @@ def run_job(job: dict) -> dict:
     start = time.monotonic()
     result = {"student": job["student"], "status": "graded", "reason": "", "notebooks": {}, "incidents": [],
               "timestamp": job["submission"].get("timestamp.txt", b"").decode().strip() or None}
-    base = Path(tempfile.mkdtemp(prefix="dlcourse-grade-", dir=opts.get("tmp_dir")))
+    base = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=opts.get("tmp_dir")))
+    (base / OWNER_FILE).write_text(str(os.getpid()))  # a run killed midway leaves it: sweep_stale removes it
     cgroup: Path | None = None  # the kernels' own cgroup, where the machine has one
     try:
         root = base / "course"
