@@ -82,7 +82,7 @@ test-fast: $(STAMP)
 # jupyterhub-singleuser from it); configurable-http-proxy into hub/node_modules (npm ci, pinned).
 # HUB_DIR is the hub's state (exchange, configuration, database); the instructor's course directory is
 # a copy of this course in ~$(HUB_INSTRUCTOR)/<course id>. HUB_ARGS: more options of tools/hub.py setup
-# (--port, --ip, --authenticator, --instructor NAME --instructor-password PW).
+# (--port, --ip, --authenticator, --instructor NAME --instructor-password PW, --no-share-env).
 HUB_DIR        ?= /srv/dlcourse-hub
 HUB_INSTRUCTOR ?= instructor
 HUB_STAMP      := $(VENV)/.hub-installed

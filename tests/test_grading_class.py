@@ -229,9 +229,10 @@ def test_export_has_every_question_of_every_student(graded_class):
     rows = list(csv.DictReader(open(graded_class["course"] / "grades.csv")))
     assert [r["student_id"] for r in rows] == sorted(EXPECTED)
     header = list(rows[0])
-    assert header[:2] == ["student_id", "assignment"] and header[-2:] == ["total", "max_score"]
+    assert header[:2] == ["student_id", "assignment"] and header[-3:] == ["late_penalty", "total", "max_score"]
     graded = [gid for gid in points()]  # the release's graded cells, in notebook order
-    assert header[2:-2] == graded
+    assert header[2:-3] == graded
+    assert {r["late_penalty"] for r in rows} == {"0.0"}  # no due date: no penalty
     sol = next(r for r in rows if r["student_id"] == "sol")
     assert [sol[q] for q in _TESTS] == [str(points()[q]) for q in _TESTS]
     assert all(sol[q] == "" for q in graded if q not in _TESTS)  # written answers await manual grading

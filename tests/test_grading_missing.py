@@ -48,3 +48,23 @@ def test_a_rerun_with_missing_grades_only_what_has_no_up_to_date_result(tmp_path
 
 def test_the_option_exists():
     assert build_parser().parse_args([KEY, "--missing"]).missing
+
+
+def test_a_rerun_removes_what_a_killed_run_left_in_the_temporary_folder(tmp_path):
+    """A killed run leaves its grading folders (students' files) behind; the next run removes those whose
+    grading process is gone, and never a folder of a run still going or one that names no process."""
+    import subprocess
+    import sys
+
+    from dlcourse.grading.worker import OWNER_FILE, TMP_PREFIX, sweep_stale
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    for name, pid in (("killed", gone.pid), ("running", os.getpid()), ("unnamed", None)):
+        folder = tmp_path / f"{TMP_PREFIX}{name}"
+        _write(folder / "course" / "submitted" / "s" / KEY / f"{KEY}.ipynb")
+        if pid is not None:
+            (folder / OWNER_FILE).write_text(str(pid))
+    (tmp_path / "other").mkdir()
+    assert sweep_stale(str(tmp_path)) == [str(tmp_path / f"{TMP_PREFIX}killed")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dlcourse-grade-running", "dlcourse-grade-unnamed", "other"]

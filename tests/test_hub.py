@@ -1,8 +1,10 @@
 """A class on the course's JupyterHub, end to end, in headless Chromium through the hub's login page.
 
 ``tools/hub.py`` (what ``make hub`` and ``make hub-users`` run) sets up a hub in a scratch state folder
-with real Unix accounts: an instructor, three students from an nbgrader roster CSV, and one account that
-is not on the roster. Then, for ``ch01_learning_from_data``:
+with real Unix accounts: an instructor, five students from an nbgrader roster CSV (three in the browser, two
+at a terminal), and one account that is not on the roster. Set-up runs without ``--share-env``: where the
+course environment is in a closed folder (a Python under /root), the default opens it, with a message.
+Then, for ``ch01_learning_from_data``:
 
 1. the instructor logs in (PAM) and releases the assignment from a terminal (``nbgrader release_assignment``);
 2. each student logs in, in a browser context of their own, and fetches the assignment from JupyterLab's
@@ -11,9 +13,13 @@ is not on the roster. Then, for ``ch01_learning_from_data``:
 3. the instructor collects, autogrades with ``dlcourse-grade``, grades the written answer (q8) in the
    formgrader (opened in its own tab: nbgrader issue 1870), generates and releases feedback from it;
    on the way, bad input and faults: a fourth student submits a renamed notebook and a 20 MB file from a
-   terminal (told at submit, reported by the grader, the class still graded), the due date has passed
-   (every submission recorded late), and a rerun with ``--missing`` after a grading run that lost a result
-   grades only that submission;
+   terminal (told at submit, reported by the grader, the class still graded); a fifth hands in chapter 2's
+   notebook as chapter 1's (refused at submit with the reason; forced in with nbgrader's plain submit, it is
+   reported by the grader as another assignment's); the due date is one minute before the first submission
+   and the course's late plugin takes 2 points per started hour (each submission flagged late and exactly 2
+   points off, none below zero, in the report, the gradebook and the feedback); the first grading run is
+   killed (SIGKILL to its process group) after its first result, and a rerun with ``--missing`` grades
+   exactly the others: exact scores, one submission and one grade per cell per student in the gradebook;
 4. each student fetches feedback from the Assignment List and sees their own exact score and no hidden test;
 5. isolation: students cannot list or read the exchange's submissions and feedback of others, other homes,
    the instructor's course directory or the formgrader, from a terminal (``runuser``, the user's own
@@ -26,6 +32,7 @@ Skipped only where a hub cannot run (not root, no PAM); in CI (``make test-hub``
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import html
 import importlib.util
 import json
@@ -34,6 +41,7 @@ import pwd
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -46,6 +54,8 @@ import pytest
 
 from conftest import ROOT, unavailable
 from grading_cases import CASES
+from dlcourse.grading import gradebook
+from dlcourse.grading.submission import NOT_FETCHED
 from grading_fixtures import KEY, full_marks, hidden_lines, points, release, replace, solution
 
 _spec = importlib.util.spec_from_file_location("hubtool", ROOT / "tools" / "hub.py")
@@ -62,6 +72,11 @@ FULL, BLANK, WRONG = f"{PREFIX}-ann", f"{PREFIX}-ben", f"{PREFIX}-cy"
 OUTSIDER = f"{PREFIX}-eve"
 #: A student who works from a terminal only: renames the notebook and adds a huge file before submitting.
 MALFORMED = f"{PREFIX}-dan"
+#: A student who hands in chapter 2's notebook as chapter 1's (terminal only).
+WRONG_ID = f"{PREFIX}-fay"
+OTHER = "ch02_neurons"
+#: The course's late penalty in this test: points off per started hour late (dlcourse.grading.late).
+PER_HOUR = 2.0
 STUDENTS = (FULL, BLANK, WRONG)
 WRITTEN = "q8_validation_written"
 #: The instructor's marks for the written answer (q8), per student.
@@ -144,17 +159,23 @@ def hub():
     os.chmod(hub_dir, 0o755)
     port = _free_port()
     group = f"{PREFIX}-course"
-    passwords = {name: secrets.token_urlsafe(12) for name in (INSTRUCTOR, *STUDENTS, MALFORMED, OUTSIDER)}
+    passwords = {name: secrets.token_urlsafe(12) for name in (INSTRUCTOR, *STUDENTS, MALFORMED, WRONG_ID, OUTSIDER)}
     HUB.update(dir=hub_dir, port=port, url=f"http://127.0.0.1:{port}/", passwords=passwords, group=group)
     modes_before = {p: os.stat(p).st_mode for p in ("/root", "/home") if os.path.exists(p)}
+    blocked = hubtool.blocked_folders()
     try:
-        _tool(hub_dir, "setup", "--instructor", INSTRUCTOR, "--instructor-password", passwords[INSTRUCTOR],
-              "--group", group, "--port", str(port), "--share-env")
+        # No --share-env: where the course environment is in a closed folder (a Python under /root), the
+        # default makes it reachable, and says so.
+        out = _tool(hub_dir, "setup", "--instructor", INSTRUCTOR, "--instructor-password", passwords[INSTRUCTOR],
+                    "--group", group, "--port", str(port))
+        if blocked:
+            assert "Making them searchable by other users" in out.stderr and str(blocked[0]) in out.stderr, out.stderr
+            assert not hubtool.blocked_folders()
         roster = hub_dir / "roster.csv"
         with open(roster, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["id", "first_name", "last_name", "email", "password"])
-            for name in (*STUDENTS, MALFORMED):
+            for name in (*STUDENTS, MALFORMED, WRONG_ID):
                 writer.writerow([name, name.split("-")[1].title(), "Student", f"{name}@example.org", passwords[name]])
         _tool(hub_dir, "users", str(roster))
         # An account on the machine that is not on the roster (not in the course's group).
@@ -162,7 +183,8 @@ def hub():
         with open(hub_dir / "created-users.txt", "a") as handle:
             handle.write(OUTSIDER + "\n")
         subprocess.run(["chpasswd"], input=f"{OUTSIDER}:{passwords[OUTSIDER]}\n", text=True, check=True)
-        HUB["uids"] = {name: pwd.getpwnam(name).pw_uid for name in (INSTRUCTOR, *STUDENTS, MALFORMED, OUTSIDER)}
+        HUB["uids"] = {name: pwd.getpwnam(name).pw_uid for name in (INSTRUCTOR, *STUDENTS, MALFORMED, WRONG_ID,
+                                                                       OUTSIDER)}
         HUB["settings"] = json.loads((hub_dir / "hub.json").read_text())
         _tool(hub_dir, "start", "--background", timeout=180)
         yield HUB
@@ -381,38 +403,106 @@ def test_a_class_on_the_hub(hub, browser):
     assert "huge.bin" in told, told  # left out: over the exchange's size limit
     theirs = next((exchange / "inbound").glob(f"{MALFORMED}+{KEY}+*"))
     assert not (theirs / "huge.bin").exists() and (theirs / "my_answers.ipynb").exists()
-    # Late: the due date passed before anyone submitted.
-    _ok(_as(INSTRUCTOR, "nbgrader", "db", "assignment", "add", KEY, "--duedate=2020-01-01 00:00:00 UTC",
-            cwd=course_dir))
-    # 3. Collect, autograde with dlcourse-grade, grade q8 in the formgrader, feedback from the formgrader.
+    # Bad input: another assignment's notebook (chapter 2's, saved as chapter 1's). Refused at submit, with why.
+    _ok(_as(WRONG_ID, "nbgrader", "fetch_assignment", KEY, "--course", settings["course_id"]))
+    theirs_nb = Path(pwd.getpwnam(WRONG_ID).pw_dir) / KEY / f"{KEY}.ipynb"
+    shutil.copyfile(ROOT / "notebooks" / OTHER / f"{OTHER}.ipynb", theirs_nb)
+    os.chown(theirs_nb, hub["uids"][WRONG_ID], -1)
+    refused = _as(WRONG_ID, "nbgrader", "submit", KEY, "--course", settings["course_id"])
+    said = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and f"Assignment {KEY} not submitted" in said and NOT_FETCHED in said, said
+    assert not list((exchange / "inbound").glob(f"{WRONG_ID}+*"))
+    # The check is a courtesy: nbgrader's plain submit takes it, and the grader reports it.
+    _ok(_as(WRONG_ID, "nbgrader", "submit", KEY, "--course", settings["course_id"],
+            "--ExchangeFactory.submit=nbgrader.exchange.default.submit.ExchangeSubmit"))
+    # 3. Collect.
     _ok(_as(INSTRUCTOR, "nbgrader", "collect", KEY, cwd=course_dir))
+    # Late: the due date one minute before the first submission, so that every submission is late by
+    # less than an hour: one started hour, PER_HOUR points off (the course's plugin, configured here).
+    from nbgrader.utils import parse_utc
+
+    stamps = [parse_utc(p.read_text().strip()) for p in Path(course_dir, "submitted").glob(f"*/{KEY}/timestamp.txt")]
+    assert len(stamps) == 5, stamps
+    due = min(stamps) - dt.timedelta(minutes=1)
+    assert max(stamps) - due < dt.timedelta(minutes=50), "the submissions took too long for one started hour"
+    _ok(_as(INSTRUCTOR, "nbgrader", "db", "assignment", "add", KEY, f"--duedate={due:%Y-%m-%d %H:%M:%S} UTC",
+            cwd=course_dir))
+    with open(Path(course_dir, "nbgrader_config.py"), "a", encoding="utf-8") as handle:  # the instructor's file
+        handle.write("\nc.AssignLatePenalties.plugin_class = 'dlcourse.grading.late.SubMarksPerHour'\n"
+                     f"c.SubMarksPerHour.points_per_hour = {PER_HOUR}\n")
+    # Autograde with dlcourse-grade, and kill it midway: SIGKILL to its whole process group once the first
+    # submission is graded (one at a time: the others are not).
+    command = [hubtool.RUNUSER, "-u", INSTRUCTOR, "--", str(BIN / "dlcourse-grade"), KEY, "--workers", "1",
+               "--cell-timeout", "60", "--no-progress", "--report", "killed.json"]
+    env = hubtool.user_env(INSTRUCTOR, hub_dir=HUB["dir"], role="instructor")
+    killed = subprocess.Popen(command, cwd=course_dir, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    first = Path(course_dir, "autograded", FULL, KEY, "timestamp.txt")
+    _wait_for(lambda: first.exists() or killed.poll() is not None, "graded first submission", timeout=600)
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert killed.returncode == -signal.SIGKILL, "dlcourse-grade ended before it was killed"
+    time.sleep(2)  # the fork server, and with it the grading of the next submission, go with it
+    left = [c for c in _cmdlines(hub["uids"][INSTRUCTOR]) if "dlcourse-grade" in c or "forkserver" in c]
+    assert not left, f"grading outlived the kill: {left}"
+    assert not Path(course_dir, "killed.json").exists()
+    done = sorted(s for s in (*STUDENTS, MALFORMED, WRONG_ID)
+                  if Path(course_dir, "autograded", s, KEY, "timestamp.txt").exists())
+    assert done and FULL in done and len(done) < 3, done
+    from nbgrader.api import Gradebook, Grade, SubmittedAssignment, SubmittedNotebook
+
+    auto = {FULL: full_marks(), BLANK: 0.0, WRONG: CASES[KEY].wrong_answer[2]}
+    # The course's penalty, capped at the score (nbgrader's AssignLatePenalties): none below zero.
+    penalty = {s: min(PER_HOUR, auto[s]) for s in STUDENTS}
+    expected_auto = {s: auto[s] - penalty[s] for s in STUDENTS}
+
+    def gradebook_state():
+        with Gradebook(f"sqlite:///{course_dir}/gradebook.db") as gb:
+            rows = {s: (gb.db.query(SubmittedAssignment).join(SubmittedAssignment.student)
+                        .filter_by(id=s).count(),
+                        gb.db.query(Grade).join(Grade.notebook).join(SubmittedNotebook.assignment)
+                        .join(SubmittedAssignment.student).filter_by(id=s).count())
+                    for s in (*STUDENTS, MALFORMED, WRONG_ID)}
+            totals = {}
+            for s in STUDENTS:
+                try:
+                    sub = gb.find_submission(KEY, s)
+                except Exception:  # noqa: BLE001  (not graded yet)
+                    continue
+                totals[s] = (sub.score - sub.late_submission_penalty, sub.total_seconds_late > 0)
+        return rows, totals
+
+    rows, totals = gradebook_state()
+    assert totals[FULL] == (expected_auto[FULL], True), totals  # recorded before the kill, and kept
+    # The rerun with --missing grades what the killed run did not, and nothing twice.
     grading = _as(INSTRUCTOR, str(BIN / "dlcourse-grade"), KEY, "--workers", "2", "--cell-timeout", "60",
-                  "--no-progress", "--report", "report.json", cwd=course_dir, timeout=900)
-    report = {r["student"]: r for r in json.loads(Path(course_dir, "report.json").read_text())}
-    expected_auto = {FULL: full_marks(), BLANK: 0.0, WRONG: CASES[KEY].wrong_answer[2]}
-    assert {s: report[s]["score"] for s in STUDENTS} == expected_auto, \
+                  "--missing", "--no-progress", "--report", "report.json", cwd=course_dir, timeout=900)
+    again = json.loads(Path(course_dir, "report.json").read_text())
+    report = {r["student"]: r for r in again}
+    assert sorted(report) == sorted({*STUDENTS, MALFORMED, WRONG_ID} - set(done)), (done, sorted(report))
+    assert f"--missing: {len(done)} submissions already graded" in grading.stderr, grading.stderr[-2000:]
+    # ... and removed the grading folder (a student's files) that the killed run left in /tmp.
+    assert "grading folders of a run that was stopped midway" in grading.stderr, grading.stderr[-2000:]
+    assert not [p for p in Path(tempfile.gettempdir()).glob("dlcourse-grade-*")
+                if _uid_of(p) == hub["uids"][INSTRUCTOR]]
+    assert {s: report[s]["score"] for s in report if s in STUDENTS} == \
+        {s: expected_auto[s] for s in report if s in STUDENTS}, \
         (grading.stdout, {s: (r.get("reason"), (r.get("log") or "")[-1500:]) for s, r in report.items()})
-    # The malformed submission is reported with its reason; the rest of the class was graded.
+    for s in report:
+        if s in STUDENTS:  # flagged late, PER_HOUR off (none below zero)
+            assert (report[s]["seconds_late"] > 0, report[s]["late_penalty"]) == (True, penalty[s]), report[s]
+            assert "late by" in report[s]["reason"], report[s]
+    # The malformed submissions are reported with their reasons; the rest of the class was graded.
     assert report[MALFORMED]["status"] != "graded" and f"{KEY}.ipynb" in report[MALFORMED]["reason"], \
         report[MALFORMED]
-    assert MALFORMED in grading.stdout and grading.returncode == 1
-    # Every submission is flagged late in the gradebook (nbgrader's default plugin: no penalty).
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course_dir}/gradebook.db") as gb:
-        late = {s: gb.find_submission(KEY, s).total_seconds_late for s in STUDENTS}
-    assert all(seconds > 0 for seconds in late.values()), late
-    # Grading killed midway: one student's result was recorded, its autograded copy never written. A
-    # rerun with --missing grades that one only; the gradebook holds one submission per student.
-    shutil.rmtree(Path(course_dir, "autograded", BLANK, KEY))
-    rerun = _as(INSTRUCTOR, str(BIN / "dlcourse-grade"), KEY, "--workers", "1", "--cell-timeout", "60",
-                "--missing", "--no-progress", "--report", "missing.json", cwd=course_dir, timeout=600)
-    again = json.loads(Path(course_dir, "missing.json").read_text())
-    assert [(r["student"], r["score"]) for r in again if r["student"] != MALFORMED] == [(BLANK, 0.0)], rerun.stderr
-    with Gradebook(f"sqlite:///{course_dir}/gradebook.db") as gb:
-        counts = {s: len([x for x in gb.find_assignment(KEY).submissions if x.student_id == s]) for s in STUDENTS}
-        totals = {s: gb.find_submission(KEY, s).score for s in STUDENTS}
-    assert counts == {s: 1 for s in STUDENTS} and totals == expected_auto, (counts, totals)
+    assert report[WRONG_ID]["status"] == "failed" and NOT_FETCHED in report[WRONG_ID]["reason"] \
+        and f"({OTHER})" in report[WRONG_ID]["reason"], report[WRONG_ID]
+    assert MALFORMED in grading.stdout and WRONG_ID in grading.stdout and grading.returncode == 1
+    # The gradebook: one submission per student, one grade per graded cell, the exact scores after penalty.
+    rows, totals = gradebook_state()
+    cells = len(gradebook.max_scores(f"sqlite:///{course_dir}/gradebook.db", KEY))
+    assert rows == {s: (1, cells) for s in (*STUDENTS, MALFORMED, WRONG_ID)}, rows
+    assert totals == {s: (expected_auto[s], True) for s in STUDENTS}, totals
 
     step("3. collected, autograded")
     teach.goto(f"{HUB['url']}user/{INSTRUCTOR}/formgrader/manage_assignments", wait_until="domcontentloaded")
@@ -456,6 +546,8 @@ def test_a_class_on_the_hub(hub, browser):
         assert len(pages_html) == 1, f"{student}: {pages_html}"
         text = pages_html[0].read_text(encoding="utf-8")
         assert feedback_score(text) == (expected_auto[student] + MANUAL[student], max_total), student
+        if penalty[student]:
+            assert f"Late submission penalty (Score: -{penalty[student]:g}" in html.unescape(text), student
         visible = html.unescape(re.sub(r"<[^>]+>", "", text))
         assert "HIDDEN TESTS" not in visible
         assert not [ln for ln in hidden if ln in visible or html.escape(ln) in text], student
@@ -489,10 +581,11 @@ def _uid_of(entry: Path) -> int | None:
         return None
 
 
-def _cmdlines() -> list[str]:
+def _cmdlines(uid: int | None = None) -> list[str]:
+    """The command lines of the machine's processes (of ``uid``'s only, with ``uid``)."""
     out = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
+        if entry.name.isdigit() and (uid is None or _uid_of(entry) == uid):
             try:
                 out.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
             except OSError:

@@ -42,6 +42,8 @@ DEFAULT_HUB_DIR = Path("/srv/dlcourse-hub")
 COURSE_ITEMS = ("nbgrader_config.py", "solutions", "notebooks")
 #: runuser, by its path: commands run as a user get a PATH without /usr/sbin.
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
+#: The students' submit: nbgrader's, refusing a notebook that belongs to another assignment.
+SUBMIT_CLASS = "dlcourse.grading.exchange.CheckedSubmit"
 ROSTER_FIELDS = ("id", "first_name", "last_name", "email", "lms_user_id")
 
 
@@ -89,6 +91,13 @@ def as_user(user: str, args: list[str], *, cwd: str | None = None, env: dict | N
             ) -> subprocess.CompletedProcess:
     """Run a command as a Unix user (``runuser``), with the course environment first on the PATH;
     with ``hub_dir``, as in that user's terminal on the hub (the ``role``'s nbgrader configuration)."""
+    environment = user_env(user, hub_dir=hub_dir, role=role, env=env)
+    return subprocess.run([RUNUSER, "-u", user, "--", *args], cwd=cwd or environment["HOME"],
+                          env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def user_env(user: str, *, hub_dir: Path | None = None, role: str = "student", env: dict | None = None) -> dict:
+    """The environment of :func:`as_user` (for a command started with ``runuser`` by other means)."""
     environment = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": pwd.getpwnam(user).pw_dir,
@@ -102,8 +111,7 @@ def as_user(user: str, args: list[str], *, cwd: str | None = None, env: dict | N
     if hub_dir is not None:
         environment["JUPYTER_CONFIG_PATH"] = f"{hub_dir}/etc/{role}:{hub_dir}/etc/common"
     environment.update(env or {})
-    return subprocess.run([RUNUSER, "-u", user, "--", *args], cwd=cwd or environment["HOME"],
-                          env=environment, capture_output=True, text=True, timeout=timeout)
+    return environment
 
 
 def filled_in(release, solution):
@@ -204,7 +212,7 @@ def preflight() -> None:
         raise HubError(f"other users cannot reach the course environment ({sys.executable}) or its data: "
                        f"{', '.join(map(str, blocked))} not searchable by them. Put the course and its Python "
                        f"in a shared place, or let setup make these folders searchable (o+x, not readable) "
-                       f"until make hub-clean: make hub HUB_ARGS=--share-env")
+                       f"until make hub-clean: make hub without HUB_ARGS=--no-share-env")
     probe = subprocess.run(["runuser", "-u", "nobody", "--", sys.executable, "-c", "import nbgrader, jupyterhub"],
                            capture_output=True, text=True, cwd="/")
     if probe.returncode != 0:
@@ -236,7 +244,9 @@ def write_role_config(hub_dir: Path, course: str, exchange: Path, instructor: st
         f"c.CourseDirectory.course_id = {course!r}\n"
         f"c.Exchange.root = {str(exchange)!r}\n"
         "# A submission is copied whole into the exchange: refuse files over 5 MiB (nbgrader's option, kB).\n"
-        "c.CourseDirectory.max_file_size = 5120\n",
+        "c.CourseDirectory.max_file_size = 5120\n"
+        "# nbgrader's submit, refusing another assignment's notebook with a message (dlcourse.grading.exchange).\n"
+        f"c.ExchangeFactory.submit = {SUBMIT_CLASS!r}\n",
         encoding="utf-8")
     # Students: no formgrader, no "create assignment" toolbar, no course list; the Assignment List and
     # the Validate button stay.
@@ -291,7 +301,17 @@ def cmd_setup(args) -> None:
     if os.geteuid() == 0:
         hub_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(hub_dir, 0o755)
-        if args.share_env:
+        blocked = blocked_folders()
+        if blocked and args.share_env is None:
+            # The default: a course environment under a private folder (a pyenv or venv under /root) is
+            # made reachable, with a message; --no-share-env refuses instead.
+            print(f"make hub: every user's server runs {sys.executable}, but other users cannot enter "
+                  f"{', '.join(map(str, blocked))}. Making them searchable by other users (o+x: they can "
+                  f"open paths inside they already know, not list them) until make hub-clean, which restores "
+                  f"their modes; files in them that are world-readable become readable by path. To keep "
+                  f"them closed, install the course in a shared place instead (e.g. /opt) and pass "
+                  f"HUB_ARGS=--no-share-env.", file=sys.stderr)
+        if blocked and args.share_env is not False:
             share_env(hub_dir)
     preflight()
     course = course_id()
@@ -538,9 +558,12 @@ def main(argv: list[str] | None = None) -> None:
     setup.add_argument("--group", default=None, help="the Unix group of the course (default: the course id)")
     setup.add_argument("--ip", default="127.0.0.1", help="where the hub listens (default %(default)s)")
     setup.add_argument("--port", type=int, default=8000)
-    setup.add_argument("--share-env", action="store_true",
+    setup.add_argument("--share-env", dest="share_env", action="store_true", default=None,
                        help="make the folders above the course environment searchable by other users (o+x) "
-                            "until teardown, where they are not (e.g. a Python under /root)")
+                            "until teardown, where they are not (e.g. a Python under /root); the default, "
+                            "with a message, when they are not")
+    setup.add_argument("--no-share-env", dest="share_env", action="store_false",
+                       help="never change those folders' modes: stop with a message instead")
     setup.add_argument("--authenticator", default="pam",
                        help="JupyterHub's authenticator_class (default pam; e.g. github, generic-oauth, lti)")
     users = sub.add_parser("users")

@@ -141,7 +141,7 @@ def main() -> None:
             writer.writerows([s, s, "Student", f"{s}@example.org", passwords[s]] for s in students)
         timed("set-up (make hub: accounts, course copy, exchange)",
               lambda: tool(hub_dir, "setup", "--instructor", teach, "--group", f"{PREFIX}-course",
-                           "--port", str(port), "--share-env"))
+                           "--port", str(port)))
         timed(f"roster of {len(students)} (make hub-users)", lambda: tool(hub_dir, "users", str(roster)))
         timed("hub start", lambda: tool(hub_dir, "start", "--background"))
         memory.append(("hub started", hub_memory(hub_dir)))

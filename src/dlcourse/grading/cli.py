@@ -42,7 +42,7 @@ import tempfile
 from pathlib import Path
 
 from . import gradebook
-from .worker import capabilities, make_job, run_job
+from .worker import capabilities, make_job, run_job, sweep_stale
 
 FEEDBACK_PREPROCESSORS = [
     "nbgrader.preprocessors.GetGrades",
@@ -97,6 +97,20 @@ def find_submissions(course_root: Path, submitted_dir: str, assignment: str, onl
     return [s for s in found if not only or s in only]
 
 
+def released_key_ids(course_root: Path, release_dir: str) -> dict[str, list[str]]:
+    """Assignment -> the grade ids of its answer and test cells, from the course's release folder: the grader
+    names the assignment a notebook handed in for another one belongs to."""
+    from .submission import key_ids
+
+    out: dict[str, list[str]] = {}
+    for path in sorted((course_root / release_dir).glob("*/*.ipynb")):
+        try:
+            out.setdefault(path.parent.name, []).extend(key_ids(json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
 def already_graded(course_root: Path, submitted_dir: str, autograded_dir: str, assignment: str,
                    student: str) -> bool:
     """Whether a submission's autograded copy is there, complete and not older than it: each of its
@@ -135,14 +149,15 @@ def _save_autograded(course_root: Path, autograded_dir: str, assignment: str, re
     folder.mkdir(parents=True, exist_ok=True)
     for name, nb in result["notebooks"].items():
         (folder / f"{name}.ipynb").write_text(nb)
-    if result.get("timestamp"):
-        (folder / "timestamp.txt").write_text(result["timestamp"])
     # A submission collected from nbgrader's exchange carries the secret that names its feedback there;
     # nbgrader's feedback steps read it from autograded/ (release_feedback fails without it), as after
     # `nbgrader autograde`, which copies it.
     secret = course_root / submitted_dir / result["student"] / assignment / "submission_secret.txt"
     if secret.is_file() and not secret.is_symlink():
         shutil.copyfile(secret, folder / "submission_secret.txt")
+    # The timestamp last: a run killed before it leaves this copy out of date for --missing.
+    if result.get("timestamp"):
+        (folder / "timestamp.txt").write_text(result["timestamp"])
 
 
 def _executor(workers: int, scheduler: str | None):
@@ -178,7 +193,8 @@ def grade_class(
     """Autograde every submission of ``assignment``; the per-student results, in student order.
 
     Instructors' guide. Each result has ``student``, ``score``, ``max_score``, ``status``
-    (``graded``, ``failed`` or ``tampered``), ``reason`` and ``seconds``.
+    (``graded``, ``failed`` or ``tampered``), ``reason``, ``seconds``, ``seconds_late`` and ``late_penalty``
+    (the score is after the penalty of the course's late-submission plugin, :mod:`dlcourse.grading.late`).
     """
     from tqdm import tqdm
 
@@ -204,7 +220,11 @@ def grade_class(
         "max_files": max_files,
         "max_bytes": max_bytes,
     }
+    options["others"] = released_key_ids(root, dirs["release"])  # to name another assignment's notebook
     todo = find_submissions(root, dirs["submitted"], assignment, students)
+    stale = sweep_stale()  # what a run killed midway left in the temporary folder (students' files)
+    if stale:
+        print(f"removed {len(stale)} grading folders of a run that was stopped midway", file=sys.stderr)
     if only_missing:
         done = [s for s in todo if already_graded(root, dirs["submitted"], coursedir.autograded_directory,
                                                   assignment, s)]
@@ -227,14 +247,19 @@ def grade_class(
             stamp = _parse_timestamp(result.get("timestamp"))
             # The single writer: only this loop touches the real gradebook and autograded/.
             if result["notebooks"] and result["status"] != "tampered":
-                gradebook.record_result(db_url, assignment, student, result["notebooks"], stamp)
+                gradebook.record_result(db_url, assignment, student, result["notebooks"], stamp, config)
             else:
                 gradebook.record_failure(db_url, assignment, student, stamp)
             if result["notebooks"]:
                 _save_autograded(root, coursedir.autograded_directory, assignment, result,
                                  coursedir.submitted_directory)
             got = gradebook.scores(db_url, assignment, student)
-            result.update(score=sum(v for v in got.values() if v is not None), max_score=maximum)
+            late, penalty = gradebook.lateness(db_url, assignment, student)
+            result.update(score=sum(v for v in got.values() if v is not None) - penalty, max_score=maximum,
+                          seconds_late=late, late_penalty=penalty)
+            if late > 0:
+                note = f"late by {_duration(late)}" + (f", {penalty:g} points off" if penalty else "")
+                result["reason"] = "; ".join(x for x in (result.get("reason"), note) if x)
             result.pop("notebooks")
             if result["status"] == "graded":
                 result.pop("log", None)  # kept for the report only where something went wrong
@@ -249,6 +274,19 @@ def grade_class(
         else:
             executor.shutdown(wait=True, cancel_futures=True)
     return [results[s] for s in sorted(results)]
+
+
+def _duration(seconds: float) -> str:
+    """``3 d 4 h``, ``2 h 5 min``, ``12 min`` or ``40 s``: how late a submission was."""
+    seconds = int(round(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else f"{secs} s"
 
 
 def summary_table(results: list[dict]) -> str:

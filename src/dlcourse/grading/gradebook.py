@@ -98,11 +98,14 @@ def _submission(gb: Gradebook, assignment: str, student: str, timestamp: dt.date
         return gb.update_or_create_submission(assignment, student, **kwargs)
 
 
-def record_result(db_url: str, assignment: str, student: str, notebooks: dict, timestamp: dt.datetime | None) -> None:
+def record_result(db_url: str, assignment: str, student: str, notebooks: dict, timestamp: dt.datetime | None,
+                  config=None) -> None:
     """Write one graded submission into the real gradebook (Instructors' guide).
 
     ``notebooks`` maps notebook names to autograded notebooks (JSON text). Scores come from the graded cells'
-    outputs, exactly as ``nbgrader autograde`` derives them; a notebook that is missing scores zero.
+    outputs, exactly as ``nbgrader autograde`` derives them; a notebook that is missing scores zero. The late
+    penalty is nbgrader's ``AssignLatePenalties`` with the course's ``config`` (its ``plugin_class``, e.g.
+    :class:`dlcourse.grading.late.SubMarksPerHour`; without one, nbgrader's default: no penalty).
     """
     with Gradebook(db_url) as gb:
         _submission(gb, assignment, student, timestamp)
@@ -111,7 +114,8 @@ def record_result(db_url: str, assignment: str, student: str, notebooks: dict, t
         if name in notebooks:
             nb = nbformat.reads(notebooks[name], as_version=4)
             SaveAutoGrades().preprocess(nb, resources)
-            AssignLatePenalties().preprocess(nb, resources)
+            (AssignLatePenalties(config=config) if config is not None else AssignLatePenalties()
+             ).preprocess(nb, resources)
         else:
             _zero(db_url, assignment, student, [name])
 
@@ -143,6 +147,14 @@ def scores(db_url: str, assignment: str, student: str) -> dict[str, float | None
     return out
 
 
+def lateness(db_url: str, assignment: str, student: str) -> tuple[float, float]:
+    """Seconds a submission was late (0 when on time or without a due date) and the points its late
+    penalty takes off, all notebooks together (Instructors' guide)."""
+    with Gradebook(db_url) as gb:
+        sub = gb.find_submission(assignment, student)
+        return float(sub.total_seconds_late or 0), float(sub.late_submission_penalty or 0)
+
+
 def max_scores(db_url: str, assignment: str) -> dict[str, float]:
     """Maximum points per graded cell of ``assignment`` (Instructors' guide)."""
     with Gradebook(db_url) as gb:
@@ -153,8 +165,9 @@ def max_scores(db_url: str, assignment: str) -> dict[str, float]:
 def export_csv(db_url: str, assignments: list[str], path: str | os.PathLike) -> int:
     """Write one row per student and assignment with the points of every question; the number of rows.
 
-    Instructors' guide. Columns: ``student_id, assignment, <grade_id>..., total, max_score``;
-    an empty question cell means "not graded yet" (a written answer awaiting manual grading).
+    Instructors' guide. Columns: ``student_id, assignment, <grade_id>..., late_penalty, total, max_score``;
+    an empty question cell means "not graded yet" (a written answer awaiting manual grading); ``total`` is
+    the points less the late penalty.
     """
     rows = []
     columns: list[str] = []
@@ -168,11 +181,12 @@ def export_csv(db_url: str, assignments: list[str], path: str | os.PathLike) -> 
                 got = scores(db_url, assignment, student)
             except MissingEntry:
                 continue
-            total = sum(v for v in got.values() if v is not None)
-            rows.append({"student_id": student, "assignment": assignment, **got,
+            _, penalty = lateness(db_url, assignment, student)
+            total = sum(v for v in got.values() if v is not None) - penalty
+            rows.append({"student_id": student, "assignment": assignment, **got, "late_penalty": penalty,
                          "total": total, "max_score": sum(maxima.values())})
     with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, ["student_id", "assignment", *columns, "total", "max_score"])
+        writer = csv.DictWriter(fh, ["student_id", "assignment", *columns, "late_penalty", "total", "max_score"])
         writer.writeheader()
         for row in rows:
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
@@ -180,6 +194,6 @@ def export_csv(db_url: str, assignments: list[str], path: str | os.PathLike) -> 
 
 
 __all__ = [
-    "ensure_assignment", "export_csv", "has_assignment", "max_scores", "notebook_names",
+    "ensure_assignment", "export_csv", "has_assignment", "lateness", "max_scores", "notebook_names",
     "record_failure", "record_result", "scores", "write_seed",
 ]

@@ -113,3 +113,47 @@ def read_submission(folder: str | os.PathLike, *, max_files: int = MAX_FILES, ma
 
 
 __all__ = ["MAX_BYTES", "MAX_FILES", "Submission", "read_submission"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Whose notebook is it: a submission of another assignment's notebook (issue 25)
+
+
+#: In every message of :func:`wrong_assignment` (the grader recognises them by it).
+NOT_FETCHED = "it is not the notebook fetched for"
+
+
+def key_ids(nb: dict) -> list[str]:
+    """The grade ids of a notebook's answer and test cells (nbgrader ``solution`` or ``grade`` cells), in
+    order: what names an assignment's own cells (headers and set-up cells share ids across chapters)."""
+    ids = []
+    for cell in nb.get("cells", []):
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        if meta.get("grade_id") and (meta.get("solution") or meta.get("grade")):
+            ids.append(str(meta["grade_id"]))
+    return ids
+
+
+def wrong_assignment(nb: dict, released: dict, assignment: str, name: str,
+                     others: dict[str, list[str]] | None = None) -> str | None:
+    """Why notebook ``name`` (parsed JSON) handed in for ``assignment`` is not that assignment's notebook, or
+    None. It is not when none of its answer and test cells is one of the released notebook's: another
+    assignment's notebook (named when ``others``, assignment -> its key ids, holds it), or a notebook made
+    anew. A student's notebook with some of the assignment's cells deleted still is."""
+    mine = set(key_ids(released))
+    theirs = key_ids(nb)
+    if not mine or mine & set(theirs):
+        return None
+    if not theirs:
+        return (f"{name} has none of {assignment}'s answer or test cells; {NOT_FETCHED} {assignment} (a new "
+                f"notebook, or one whose cells were copied without their metadata)")
+    guess = None
+    if others:
+        overlap = {a: len(set(ids) & set(theirs)) for a, ids in others.items() if a != assignment}
+        best = max(overlap, key=overlap.get, default=None)
+        if best and overlap[best] * 2 >= len(theirs):
+            guess = best
+    shown = ", ".join(theirs[:3]) + (" ..." if len(theirs) > 3 else "")
+    return (f"{name} holds another assignment's notebook" + (f" ({guess})" if guess else "")
+            + f": none of its answer and test cells ({shown}) belongs to {assignment}; {NOT_FETCHED} "
+              f"{assignment}")

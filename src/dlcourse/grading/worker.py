@@ -34,7 +34,7 @@ from pathlib import Path
 import nbformat
 
 from . import sandbox
-from .submission import read_submission
+from .submission import NOT_FETCHED, read_submission, wrong_assignment
 
 _OVERRIDES = '''
 # --- added by dlcourse-grade for this one submission ---
@@ -137,13 +137,26 @@ def _diagnose(job: dict) -> str | None:
     for name in names:
         if name in present:
             try:
-                nbformat.reads(job["submission"][name].decode("utf-8", "replace"), as_version=4)
+                nb = nbformat.reads(job["submission"][name].decode("utf-8", "replace"), as_version=4)
             except Exception as exc:  # noqa: BLE001
                 return f"{name} is not a valid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+            released = job.get("release", {}).get(name)
+            if released is not None:
+                try:
+                    template = json.loads(released)
+                except ValueError:
+                    continue
+                wrong = wrong_assignment(nb, template, job.get("assignment", ""), name,
+                                         job.get("options", {}).get("others"))
+                if wrong:
+                    return wrong
     missing = [n for n in names if n not in present]
     if missing:
         found = ", ".join(present) or "no notebook"
-        return f"missing {', '.join(missing)} (submitted: {found})"
+        others = job.get("options", {}).get("others") or {}
+        theirs = [f"{rel} is {rel[:-6]}'s notebook" for rel in present
+                  if rel[:-6] in others and rel[:-6] != job.get("assignment")]
+        return f"missing {', '.join(missing)} (submitted: {found}" + (f"; {', '.join(theirs)}" if theirs else "") + ")"
     return None
 
 
@@ -172,6 +185,11 @@ def _forkserver_context(keras: bool = False, assignment: str | None = None):
 
 def _autograde_child(root: str, assignment: str, student: str, env: dict, log_path: str) -> None:
     os.setsid()  # its own process group, killed as a whole on timeout
+    # ... and killed with the fork server, which exits when dlcourse-grade dies (a grading run killed
+    # midway leaves no grading behind; its kernels die with this process in turn).
+    sandbox._libc.prctl(sandbox.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:
+        os._exit(1)  # the fork server was gone already
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -332,6 +350,38 @@ def _remove_cgroup(folder: Path | None) -> None:
             time.sleep(0.1)
 
 
+#: Each submission is graded in a folder ``<tmp>/dlcourse-grade-*`` that names the grading process.
+TMP_PREFIX = "dlcourse-grade-"
+OWNER_FILE = "grader.pid"
+
+
+def sweep_stale(tmp_dir: str | None = None) -> list[str]:
+    """Remove the grading folders of this user that a killed run left behind: those whose grading process
+    (named in the folder) is gone; the folders removed. A folder that names no process is left alone."""
+    removed = []
+    for folder in Path(tmp_dir or tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
+        try:
+            owner = folder / OWNER_FILE
+            if folder.is_symlink() or not folder.is_dir() or folder.stat().st_uid != os.getuid() \
+                    or owner.is_symlink() or not owner.is_file():
+                continue
+            pid = int(owner.read_text().strip() or 0)
+            if pid <= 0:
+                continue
+            try:
+                os.kill(pid, 0)
+                continue  # still grading
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+        except (OSError, ValueError):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(str(folder))
+    return removed
+
+
 def run_job(job: dict) -> dict:
     """Grade one submission packed by :func:`make_job`; a JSON-able result (Instructors' guide).
 
@@ -343,7 +393,8 @@ def run_job(job: dict) -> dict:
     start = time.monotonic()
     result = {"student": job["student"], "status": "graded", "reason": "", "notebooks": {}, "incidents": [],
               "timestamp": job["submission"].get("timestamp.txt", b"").decode().strip() or None}
-    base = Path(tempfile.mkdtemp(prefix="dlcourse-grade-", dir=opts.get("tmp_dir")))
+    base = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=opts.get("tmp_dir")))
+    (base / OWNER_FILE).write_text(str(os.getpid()))  # a run killed midway leaves it: sweep_stale removes it
     cgroup: Path | None = None  # the kernels' own cgroup, where the machine has one
     cpu_cgroup: Path | None = None  # and their own CPU cgroup (the same folder under cgroup v2)
     v1_groups: list[Path] = []  # or their own cgroup v1 memory and pids groups
@@ -370,7 +421,7 @@ def run_job(job: dict) -> dict:
         if job.get("rejected"):
             refused = "; ".join(f"rejected {p}: {why}" for p, why in job["rejected"][:5])
             problem = f"{problem}; {refused}" if problem else refused
-        if problem and ("not a valid notebook" in problem or not any(
+        if problem and ("not a valid notebook" in problem or NOT_FETCHED in problem or not any(
                 f"{n}.ipynb" in job["submission"] for n in job["notebooks"])):
             result.update(status="failed", reason=problem)  # nothing nbgrader could grade
             return result
