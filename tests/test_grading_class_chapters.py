@@ -121,7 +121,8 @@ def test_feedback_shows_no_recorded_hidden_input(chapter_run):
     if "record_inputs" not in chapter_run["cases"]:
         pytest.skip(f"{key}'s class has no recording wrapper")
     text = _feedback_text(chapter_run, "record_inputs")
-    assert not re.search(r"RECORDED \d", text) and HIDDEN_VALUE[key] not in text  # the cell's code stays, not its output
+    # the printing cell's code stays, its output (the recorded calls) does not
+    assert not re.search(r"RECORDED \d", text) and HIDDEN_VALUE[key] not in text
     assert "Output not shown in feedback" in text
     assert attacks.recoverable(hidden_lines(key), text) == []
 
