@@ -23,6 +23,7 @@ Attacks listed by the grading issue (names as in the closing note's table): ``in
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -519,3 +520,272 @@ def recoverable(lines: list[str], text: str) -> list[str]:
         if any(line in v or (len(squeezed) > 12 and squeezed in v) for v in variants):
             found.append(line)
     return found
+
+
+# --- issue 24 on chapters 2, 4 and 5: one small class per chapter --------------------------------
+#
+# Each chapter's class holds the solution and the chapter's honest wrong answer (tests/grading_cases.py)
+# as neighbours, and the attacks of issue 24 that apply to the chapter, each built on an honest base
+# whose score is derived from the release's points (``without``). ``chapter_class(key)`` returns
+# ``{student: ChapterCase}``; tests/test_grading_class_chapters.py grades each class once.
+
+from dataclasses import dataclass  # noqa: E402
+
+from grading_cases import CASES  # noqa: E402
+from grading_fixtures import full_marks as _full, release as _release, replace as _replace  # noqa: E402
+from grading_fixtures import solution as _solution, without as _without  # noqa: E402
+
+
+@dataclass(frozen=True)
+class ChapterCase:
+    """One submission of a chapter's class: its notebook, the issue's class, its honest base and its exact score."""
+
+    nb: object
+    item: str        # the class of issue 24 it belongs to ("1" .. "7", or "neighbour")
+    base: str        # the honest submission it builds on, in words
+    base_score: float
+    score: float     # exact autograded points it must get (never above base_score)
+    status: str = "graded"
+    reason: str = ""  # words the report's reason must contain
+
+
+#: Every check of the kernel's copy of ``checks`` patched to pass, and the kernel's ``np`` a proxy whose
+#: comparisons always pass: with an answer above the locked set-up, the old grader took ``checks`` and ``np``
+#: from the kernel (issue 24, item 1). NumPy itself stays intact, so the kernel's own training still works.
+PATCH_ALL_CHECKS = """
+import types as _types
+for _name in dir(checks):
+    if _name.startswith("check_"):
+        setattr(checks, _name, lambda *a, **k: None)
+class _YesNumpy(_types.ModuleType):
+    def __getattr__(self, name):
+        if name in ("allclose", "array_equal", "isclose"):
+            return lambda *a, **k: True
+        return getattr(__import__("numpy"), name)
+np = _YesNumpy("numpy")
+"""
+
+#: Reference data redefined, and multiplied by NaN, in the kernel (issue 24, item 2): the test must read the
+#: grader's. ``{names}`` are the chapter's data names; the originals come back after the test.
+NAN_DATA = """
+_saved = {{_n: globals()[_n] for _n in {names!r}}}
+for _n in {names!r}:
+    try:
+        globals()[_n] = globals()[_n] * np.nan
+    except TypeError:
+        globals()[_n] = None
+wine = order = None
+split_red_wine = lambda *a, **k: None
+"""
+NAN_RESTORE = "globals().update(_saved)\n"
+
+#: numpy_predict that zeroes the weights of the model it is given (issue 24, item 3): arguments go by value.
+ZERO_WEIGHTS = """
+def numpy_predict(model, X):
+    for _layer in model.layers:
+        _layer.set_weights([np.zeros_like(_w) for _w in _layer.get_weights()])
+    return np.zeros((len(X), model.layers[-1].get_weights()[0].shape[1]))
+"""
+
+#: A plain object whose predict looks the true targets up by nearest row (issue 24, item 4); the rows come
+#: from the public wine data the kernel can read. ``{rows}`` builds ``_rows`` and ``_ys``.
+LOOKUP_MODEL = """
+{rows}
+class LookUpModel:
+    loss = "mae"
+    def predict(self, X, verbose=0, **kwargs):
+        X = np.asarray(X, dtype=float)
+        near = np.argmin(((X[:, None, :] - _rows[None, :, :]) ** 2).sum(-1), axis=1)
+        return _ys[near].reshape(-1, 1)
+    def fit(self, *args, **kwargs):
+        return None
+model = LookUpModel()
+history = {{"loss": [0.9, 0.5, 0.45, 0.46], "val_loss": [0.9, 0.5, 0.45, 0.46], "mae": [0.7, 0.5, 0.44, 0.45],
+           "val_mae": [0.7, 0.5, 0.44, 0.45]}}
+print("LOOKUP-MAE", round(float(np.mean(np.abs(model.predict(X_val).ravel() - y_val))), 6))
+"""
+ROWS_CH04 = """from dlcourse.data import split_red_wine as _split
+_p = _split().arrays()
+_rows = np.concatenate([_p["X_train"], _p["X_val"], _p["X_test"]]).astype(float)
+_ys = np.concatenate([_p["y_train"], _p["y_val"], _p["y_test"]]).astype(float)"""
+ROWS_CH05 = """_parts = checks.wine_split()
+_rows = np.concatenate(_parts[0::2]).astype(float)
+_ys = np.concatenate(_parts[1::2]).astype(float)"""
+
+#: A Keras model with a Lambda layer (issue 24, item 4): its rebuild is refused, the submission flagged.
+LAMBDA_MODEL = """
+model = keras.Sequential([keras.Input(shape=(11,)),
+                          keras.layers.Lambda(lambda x: keras.ops.sum(x * 0.0, axis=1, keepdims=True) + 5.6)])
+history = {"loss": [0.9, 0.5, 0.45], "val_loss": [0.9, 0.5, 0.45], "mae": [0.7, 0.5, 0.44],
+           "val_mae": [0.7, 0.5, 0.44]}
+"""
+
+#: A wrapper that records the graded function's inputs, printed by a later cell (issue 24, item 5).
+RECORD_CALLS = """
+_recorded = []
+_inner = {fn}
+def {fn}(*args, **kwargs):
+    _recorded.append(repr((args, kwargs)))
+    return _inner(*args, **kwargs)
+"""
+PRINT_RECORDED = "print('RECORDED', len(_recorded), _recorded)\n"
+
+#: About a thousand sleeping threads parked in the kernel (issue 24, item 6): a neighbour graded in
+#: parallel must keep its exact score (each kernel has its own uid, so RLIMIT_NPROC is per submission).
+PARK_THREADS = """
+import threading, time
+threading.stack_size(256 * 1024)
+_parked = []
+for _ in range({n}):
+    try:
+        _t = threading.Thread(target=time.sleep, args=(3600,), daemon=True)
+        _t.start()
+    except RuntimeError:
+        break
+    _parked.append(_t)
+print("PARKED", len(_parked))
+"""
+
+#: Replies the grader must decode within a bounded memory (issue 24, item 7), sent by a replaced agent
+#: (``FAKE_AGENT``): 60 MB of empty lists (3.0 GB in the old grader), a 100 MB string, and a 400-byte config
+#: for Dense(50_000_000) (6.9 GB when built before its weights were checked).
+HUGE_REPLIES = {
+    "huge_reply_lists": '"{\\"ok\\": [" + "[]," * 20_000_000 + "[]]}"',
+    "huge_reply_string": '"{\\"ok\\": \\"" + "x" * 100_000_000 + "\\"}"',
+    "huge_config": repr(json.dumps({"ok": {"__keras__": {"config": {
+        "module": "keras.layers", "class_name": "Dense", "registered_name": None,
+        "config": {"name": "d", "units": 50_000_000, "activation": "linear", "use_bias": True}},
+        "weights": []}, "__h__": 1}})),
+}
+FAKE_AGENT_EXPR = """
+import sys, types
+_reply = {expression}
+_fake = types.ModuleType("dlcourse.grading.agent")
+_fake.handle = lambda text: _reply
+sys.modules["dlcourse.grading.agent"] = _fake
+import dlcourse.grading
+dlcourse.grading.agent = _fake
+print("REPLY-BYTES", len(_reply))
+"""
+
+
+@dataclass(frozen=True)
+class ChapterPlan:
+    """What each attack needs of one chapter: grade ids and names."""
+
+    setup_patch: str            # code after the set-up that patches the kernel's copies of the checks
+    data_names: tuple           # reference data a test reads (item 2)
+    nan_answer: str             # the answer whose test reads them
+    nan_untrained: str          # its honest untrained (or blank) answer
+    model_answer: str | None    # the answer that stores a model evaluated on kept-back rows (item 4)
+    model_untrained: str | None
+    rows: str | None            # code that builds _rows, _ys for LOOKUP_MODEL
+    recorded: tuple | None      # (answer cell, function) wrapped by RECORD_CALLS (item 5)
+    huge: bool = False          # the item-7 replies (blank base: they cost no training)
+
+
+UNTRAINED_CH04 = """
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input(shape=(11,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+model.compile(optimizer=keras.optimizers.SGD(learning_rate=1e-6), loss="mae")
+history = model.fit(X_train, y_train, validation_data=(X_val, y_val), epochs=1, verbose=0)
+"""
+#: Stopped early after two epochs that barely moved it: the check reaches its comparison of the MAE.
+UNTRAINED_CH05 = """
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input(shape=(11,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+model.compile(optimizer=keras.optimizers.SGD(learning_rate=1e-6), loss="mse", metrics=["mae"])
+stop = keras.callbacks.EarlyStopping(monitor="val_mae", patience=1, min_delta=0.01, restore_best_weights=True)
+history = model.fit(X_train, y_train, validation_data=(X_val, y_val), epochs=200, callbacks=[stop], verbose=0)
+"""
+UNTRAINED_CH02 = """
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input(shape=(10,)), keras.layers.Dense(1)])
+model.compile(optimizer=keras.optimizers.SGD(learning_rate=1e-6), loss="mse")
+history = model.fit(X_train, y_train, epochs=1, verbose=0)
+"""
+
+PLANS = {
+    "ch02_neurons": ChapterPlan(
+        setup_patch=PATCH_ALL_CHECKS, data_names=("X_train", "y_train", "X_val", "y_val", "mean", "std"),
+        nan_answer="q6_wine_unit", nan_untrained=UNTRAINED_CH02, model_answer=None, model_untrained=None,
+        rows=None, recorded=("q3_max_hidden_units", "max_hidden_units"), huge=True),
+    "ch04_sgd": ChapterPlan(
+        setup_patch=PATCH_ALL_CHECKS, data_names=("X_train", "y_train", "X_val", "y_val"),
+        nan_answer="q7_train", nan_untrained=UNTRAINED_CH04, model_answer="q7_train",
+        model_untrained=UNTRAINED_CH04, rows=ROWS_CH04, recorded=("q2_steps_per_epoch", "steps_per_epoch")),
+    "ch05_overfitting": ChapterPlan(
+        setup_patch=PATCH_ALL_CHECKS, data_names=("X_train", "y_train", "X_val", "y_val", "baseline_mse"),
+        nan_answer="q5_train_early_stopping", nan_untrained=UNTRAINED_CH05,
+        model_answer="q5_train_early_stopping", model_untrained=UNTRAINED_CH05, rows=ROWS_CH05, recorded=None),
+}
+
+#: Threads parked by the item-6 attack: below the kernel's own process limit (``Policy.pids_max``, 1024),
+#: so that the attacker's own kernel keeps room for TensorFlow's threads and its score is exact.
+PARKED_THREADS = 900
+
+
+def chapter_class(key: str) -> dict[str, ChapterCase]:
+    """The class of chapter ``key``: neighbours and attacks, each with its exact score (see :class:`ChapterCase`)."""
+    from grading_fixtures import insert_after as _after
+
+    plan, case = PLANS[key], CASES[key]
+    sol, blank = _solution(key), _release(key)
+    full = _full(key)
+    wrong_cell, wrong_code, wrong_score = case.wrong_answer
+    wrong = _replace(sol, wrong_cell, wrong_code)
+    assert wrong_score == _without(f"{wrong_cell}_test", key=key), (key, wrong_score)  # grading_cases agrees
+    test = f"{plan.nan_answer}_test"
+    # answers replaced for good (not put back after their tests, as wrong_for_its_test does): no later
+    # test reads them, and the kernel then trains no model the grade does not need
+    untrained = _replace(sol, plan.nan_answer, plan.nan_untrained)
+    out = {
+        "sol": ChapterCase(sol, "neighbour", "the solution", full, full),
+        "wrong": ChapterCase(wrong, "neighbour", f"honest wrong {wrong_cell}", wrong_score, wrong_score),
+        # item 1: the honest wrong answer moved above the locked set-up, every check patched after it
+        "answer_above_setup": ChapterCase(
+            _after(answer_first(wrong, wrong_cell), "setup", plan.setup_patch), "1",
+            f"honest wrong {wrong_cell}", wrong_score, wrong_score),
+        # item 2: an untrained model, the reference data redefined and multiplied by NaN before its test
+        "nan_reference_data": ChapterCase(
+            _after(_after(untrained, plan.nan_answer, NAN_DATA.format(names=list(plan.data_names))), test,
+                   NAN_RESTORE), "2", f"untrained {plan.nan_answer}", _without(test, key=key),
+            _without(test, key=key)),
+        # item 6: parked threads; the neighbours graded beside it keep their exact scores
+        "park_threads": ChapterCase(_after(sol, "setup", PARK_THREADS.format(n=PARKED_THREADS)), "6",
+                                    "the solution", full, full),
+    }
+    if plan.model_answer:
+        mtest = f"{plan.model_answer}_test"
+        rows = LOOKUP_MODEL.format(rows=plan.rows)
+        out["lookup_model"] = ChapterCase(
+            _replace(sol, plan.model_answer, rows), "4", f"untrained {plan.model_answer}",
+            _without(mtest, key=key), _without(mtest, key=key))
+        out["lambda_model"] = ChapterCase(
+            _replace(sol, plan.model_answer, LAMBDA_MODEL), "4", f"untrained {plan.model_answer}",
+            _without(mtest, key=key), 0, "tampered", f"tampered in {mtest}")
+    if key == "ch02_neurons":  # item 3: numpy_predict zeroes the reference model's weights
+        q7 = "q7_numpy_predict"
+        out["zero_weights"] = ChapterCase(
+            _replace(sol, q7, ZERO_WEIGHTS), "3", f"honest wrong {q7}",
+            _without(f"{q7}_test", key=key), _without(f"{q7}_test", key=key))
+    if plan.recorded:
+        cell, fn = plan.recorded
+        out["record_inputs"] = ChapterCase(
+            _append(_after(sol, cell, RECORD_CALLS.format(fn=fn)), PRINT_RECORDED), "5", "the solution", full, full)
+    if plan.huge:
+        for name, expression in HUGE_REPLIES.items():
+            out[name] = ChapterCase(_after(blank, "setup", FAKE_AGENT_EXPR.format(expression=expression)), "7",
+                                    "blank release", 0, 0, "tampered", "tampered in")
+    return out
+
+
+def _append(nb, source: str):
+    """``nb`` with a code cell added at the very end."""
+    import copy
+
+    import nbformat
+
+    nb = copy.deepcopy(nb)
+    nb.cells.append(nbformat.v4.new_code_cell(source))
+    return nb

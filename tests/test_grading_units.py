@@ -477,6 +477,25 @@ def test_a_killed_grading_process_scores_zero_for_every_test_it_did_not_complete
     assert any(i["kind"] == "grading_stopped" for i in result["incidents"])
 
 
+def test_the_grading_process_records_its_peak_memory_for_the_report(tmp_path, monkeypatch):
+    """Issue 24, item 7: the report carries the grading process's peak memory (``grader_peak_mb``),
+    which the class-run suites bound; a process that did not finish recorded none."""
+    progress = tmp_path / "progress.jsonl"
+    assert grading_worker.grader_peak_mb(progress) is None
+    progress.write_text('{"notebook": "nb", "test": "q1", "outputs": []}\n')
+    assert grading_worker.grader_peak_mb(progress) is None
+    monkeypatch.setenv("DLCOURSE_GRADING_PROGRESS", str(progress))
+    grading_worker._record_peak_memory()
+    import resource
+
+    peak = grading_worker.grader_peak_mb(progress)
+    assert isinstance(peak, float) and abs(peak - resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024) < 64
+    with progress.open("a") as fh:
+        fh.write('{"grader_peak_kb": "lots"}\n{"grader_pe')  # not a number, and a torn line: ignored
+    assert grading_worker.grader_peak_mb(progress) == peak
+    assert set(grading_worker.read_progress(progress)) == {"nb"}
+
+
 ENV_AND_IPC = r"""
 import ctypes, os, socket
 libc = ctypes.CDLL(None, use_errno=True)

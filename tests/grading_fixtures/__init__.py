@@ -16,20 +16,20 @@ from course import graded_cells, solution_notebook
 KEY = "ch01_learning_from_data"
 
 
-def solution() -> nbformat.NotebookNode:
-    return solution_notebook(KEY)
+def solution(key: str = KEY) -> nbformat.NotebookNode:
+    return solution_notebook(key)
 
 
-def release() -> nbformat.NotebookNode:
-    return nbformat.read(release_path(KEY), as_version=4)
+def release(key: str = KEY) -> nbformat.NotebookNode:
+    return nbformat.read(release_path(key), as_version=4)
 
 
-def make_course(folder: Path) -> Path:
-    """A course root with the repo's config and chapter 1's source and release (dlcourse-grade seeds the gradebook)."""
+def make_course(folder: Path, key: str = KEY) -> Path:
+    """A course root with the repo's config and a chapter's source and release (dlcourse-grade seeds the gradebook)."""
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "nbgrader_config.py", folder)
     for sub in ("solutions", "notebooks"):
-        shutil.copytree(ROOT / sub / KEY, folder / sub / KEY)
+        shutil.copytree(ROOT / sub / key, folder / sub / key)
     return folder
 
 
@@ -55,10 +55,11 @@ def insert_after(nb, grade_id: str | None, source: str, cell_type: str = "code")
     return nb
 
 
-def submit(course: Path, student: str, nb=None, *, name: str | None = None, raw: str | None = None) -> None:
-    folder = course / "submitted" / student / KEY
+def submit(course: Path, student: str, nb=None, *, name: str | None = None, raw: str | None = None,
+           key: str = KEY) -> None:
+    folder = course / "submitted" / student / key
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / (name or f"{KEY}.ipynb")
+    path = folder / (name or f"{key}.ipynb")
     if raw is not None:
         path.write_text(raw)
     else:
@@ -73,51 +74,56 @@ def submit(course: Path, student: str, nb=None, *, name: str | None = None, raw:
 # answer; every expected score is computed from the points in the release, never written out.
 
 
-def points() -> dict[str, float]:
+@functools.lru_cache(maxsize=None)
+def _points(key: str) -> tuple:
+    return tuple(graded_cells(release(key)).items())
+
+
+def points(key: str = KEY) -> dict[str, float]:
     """grade_id -> points of every graded cell of the release (tests and manually graded answers)."""
-    return graded_cells(release())
+    return dict(_points(key))
 
 
-def graded_test_ids() -> list[str]:
+def graded_test_ids(key: str = KEY) -> list[str]:
     """grade ids of the autograded test cells, in notebook order."""
-    return [gid(c) for c in release().cells
+    return [gid(c) for c in release(key).cells
             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
 
 
-def full_marks() -> float:
+def full_marks(key: str = KEY) -> float:
     """Autograded points of the solution (what dlcourse-grade reports as the score)."""
-    p = points()
-    return sum(p[t] for t in graded_test_ids())
+    p = points(key)
+    return sum(p[t] for t in graded_test_ids(key))
 
 
-def max_score() -> float:
+def max_score(key: str = KEY) -> float:
     """Autograded plus manually graded points (the report's ``max_score``)."""
-    return sum(points().values())
+    return sum(points(key).values())
 
 
-def without(*tests: str) -> float:
+def without(*tests: str, key: str = KEY) -> float:
     """Full marks less the points of the given test cells."""
-    p = points()
-    return full_marks() - sum(p[t] for t in tests)
+    p = points(key)
+    return full_marks(key) - sum(p[t] for t in tests)
 
 
 def source_of(nb, grade_id: str) -> str:
     return nb.cells[index_of(nb, grade_id)].source
 
 
-def placeholder(grade_id: str) -> str:
+def placeholder(grade_id: str, key: str = KEY) -> str:
     """The release's answer cell (its placeholder raises NotImplementedError): an honest blank answer."""
-    return source_of(release(), grade_id)
+    return source_of(release(key), grade_id)
 
 
-def wrong_for_its_test(nb, answer: str, source: str):
+def wrong_for_its_test(nb, answer: str, source: str, key: str = KEY):
     """``nb`` whose answer cell ``answer`` holds ``source`` while its test runs, and the solution's answer after.
 
     The solution's answer is put back in a cell right after ``{answer}_test``, so that later answers
     which use the name (a fitting loop that calls ``mse``, say) are unaffected: the submission loses
     exactly the points of ``{answer}_test``, whatever the rest of the notebook does with the name.
     """
-    return insert_after(replace(nb, answer, source), f"{answer}_test", source_of(solution(), answer))
+    return insert_after(replace(nb, answer, source), f"{answer}_test", source_of(solution(key), answer))
 
 
 #: An honest wrong ``mse``: a float, wrong on every input.
@@ -172,11 +178,11 @@ def hard_coded_mse() -> str:
     return HARD_CODED_MSE.format(calls=calls)
 
 
-def hidden_lines() -> list[str]:
+def hidden_lines(key: str = KEY) -> list[str]:
     """Every line of the solution's hidden tests that says something (not a lone ``])``)."""
     from dlcourse.grading.preprocessors import secret_lines
 
-    return [ln for c in solution().cells for ln in secret_lines(c.source)]
+    return [ln for c in solution(key).cells for ln in secret_lines(c.source)]
 
 
 def partial():

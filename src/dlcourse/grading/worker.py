@@ -387,7 +387,8 @@ def run_job(job: dict) -> dict:
 
     The result has ``student``, ``status`` (``graded`` or ``failed``), ``reason``, ``notebooks``
     (name to autograded notebook, as JSON text), ``incidents`` (timeouts, crashes, memory, tampering),
-    ``timestamp`` and ``seconds``.
+    ``timestamp``, ``seconds`` and ``grader_peak_mb`` (the grading process's peak resident memory,
+    None where it did not finish).
     """
     opts = job["options"]
     start = time.monotonic()
@@ -457,6 +458,7 @@ def run_job(job: dict) -> dict:
         _kill_launchers(base / "pids")  # nothing of a stopped (or finished) grading outlives it
         result["log"] = log[-20000:]
         progress = read_progress(base / "progress.jsonl")
+        result["grader_peak_mb"] = grader_peak_mb(base / "progress.jsonl")
         why = _stopped_why(finished, exitcode, limit)
         if finished and exitcode and exitcode > 0:
             why = f"nbgrader autograde failed: {_log_tail(log)}"
@@ -520,6 +522,32 @@ def run_job(job: dict) -> dict:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def _record_peak_memory() -> None:
+    """Append this grading process's peak resident memory to the progress file (the report's ``grader_peak_mb``)."""
+    path = os.environ.get("DLCOURSE_GRADING_PROGRESS")
+    if path:
+        import resource
+
+        with open(path, "a") as fh:
+            fh.write(json.dumps({"grader_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}) + "\n")
+
+
+def grader_peak_mb(path: Path) -> float | None:
+    """The grading process's peak resident memory in MiB, as it recorded it; None if it did not finish."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and type(record.get("grader_peak_kb")) is int:
+            return round(record["grader_peak_kb"] / 1024, 1)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Child process: ``python -m dlcourse.grading.worker COURSE_ROOT ASSIGNMENT STUDENT`` (Instructors' guide)."""
     root, assignment, student = argv or sys.argv[1:]
@@ -534,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
     config = PyFileConfigLoader("nbgrader_config.py", path=root).load_config()
     api = NbGraderAPI(config=config)
     out = api.autograde(assignment, student, force=True, create=True)
+    _record_peak_memory()
     print(out.get("log", ""))
     if not out.get("success"):
         print(out.get("error", ""))
