@@ -532,3 +532,31 @@ def test_sandbox_environment_is_allowlisted_and_ipc_and_host_name_are_private(ca
     assert set(eval(lines["root"])) <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev",  # noqa: S307
                                         "proc", "tmp"} | needed
     assert f"0x{key:08x}" not in subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout
+
+
+def test_a_kernel_message_over_the_size_cap_is_dropped_at_the_socket(monkeypatch):
+    """Issue 24, item 7: a reply far over the cap never reaches the grader's memory; its request times out."""
+    import queue
+
+    import zmq
+    from jupyter_core.utils import run_sync
+
+    monkeypatch.setattr(grading_sandbox, "MAX_MESSAGE_BYTES", 1 << 20)
+    monkeypatch.delenv("DLCOURSE_SANDBOX_POLICY", raising=False)  # a plain kernel: the cap is the client's
+    km = grading_sandbox.SandboxedKernelManager(kernel_name="python3")
+    run_sync(km.start_kernel)()
+    kc = km.client()
+    try:
+        kc.start_channels()
+        run_sync(kc.wait_for_ready)(timeout=60)
+        assert kc.shell_channel.socket.getsockopt(zmq.MAXMSGSIZE) == 1 << 20
+        small = kc.execute("", silent=True, user_expressions={"r": "'x' * 1000"})
+        reply = run_sync(kc.get_shell_msg)(timeout=30)
+        assert reply["parent_header"]["msg_id"] == small
+        assert len(reply["content"]["user_expressions"]["r"]["data"]["text/plain"]) == 1002
+        kc.execute("", silent=True, user_expressions={"r": "'x' * 3_000_000"})
+        with pytest.raises(queue.Empty):
+            run_sync(kc.get_shell_msg)(timeout=5)
+    finally:
+        kc.stop_channels()
+        run_sync(km.shutdown_kernel)(now=True)

@@ -74,6 +74,9 @@ PR_SET_PDEATHSIG = 1
 MNT_DETACH = 2
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217}.get(os.uname().machine)
 
+#: The largest message part the grader receives from a kernel (a reply or an output): twice the
+#: interface's reply cap (``interface.MAX_REPLY``), far above any honest output, which is cut at 1 MiB.
+MAX_MESSAGE_BYTES = 256 << 20
 #: Variables of the grader's environment that the kernel may inherit; everything else is dropped.
 ENV_ALLOWLIST = ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "PYTHONHASHSEED", "LANG", "LC_ALL", "LC_CTYPE",
                  "TZ", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "KERAS_BACKEND",
@@ -626,6 +629,19 @@ def _kernel_manager_class() -> type:
         The policy file is named by the environment variable ``DLCOURSE_SANDBOX_POLICY``; without
         it the kernel starts as usual (plain ``nbgrader autograde``).
         """
+
+        def client(self, **kwargs):
+            """A client whose sockets drop any message part over :data:`MAX_MESSAGE_BYTES` unread.
+
+            jupyter_client receives and parses a whole message before the grader can look at its
+            size; the cap makes ZeroMQ refuse a flood at the socket, so the request it answers
+            times out and its test fails closed, while the grader's memory stays small.
+            """
+            import zmq
+
+            kc = super().client(**kwargs)
+            kc.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+            return kc
 
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = super().format_kernel_cmd(extra_arguments)
