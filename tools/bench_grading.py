@@ -11,6 +11,12 @@ against a plain one) cost per submission. Not a test::
 
     .venv/bin/python tools/bench_grading.py                       # ch01 x 40 and ch04 x 20, 2 workers
     .venv/bin/python tools/bench_grading.py --class ch01_learning_from_data:8 --workers 2
+    .venv/bin/python tools/bench_grading.py --cpu-escape 6   # neighbours beside 6 burners in new sessions
+
+``--cpu-escape B`` instead grades one ch01 class twice, with the kernels' CPU quota off
+(``--kernel-cpus 0``) and on (the default, one core): one submission starts B CPU burners, each in
+a session of its own (which takes them out of ``nice``'s reach on a kernel with autogroup), and
+sleeps while its honest neighbours are graded beside it; it prints each neighbour's seconds.
 """
 
 from __future__ import annotations
@@ -112,18 +118,64 @@ def bench(key: str, n: int, workers: int, cell_timeout: int, env: dict, tmp: Pat
             "rc": out.returncode, "interface": interface_cost(par, key)}
 
 
+BURNERS = """
+import subprocess, sys, time
+burn = "import time\\nend = time.time() + 60\\nwhile time.time() < end: pass\\n"
+procs = [subprocess.Popen([sys.executable, "-c", burn], start_new_session=True) for _ in range({n})]
+time.sleep(45)
+"""
+
+
+def cpu_escape(burners: int, neighbours: int, workers: int, env: dict, tmp: Path) -> dict:
+    """Neighbours' grading seconds beside a kernel whose burners start new sessions, quota off and on."""
+    key = "ch01_learning_from_data"
+    sol = solution_notebook(key)
+    first = next(c.metadata["nbgrader"]["grade_id"] for c in sol.cells
+                 if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution"))
+    seconds = {}
+    for cpus in ("0", "1"):
+        (tmp / f"cpus{cpus}").mkdir()
+        course = make_course(tmp / f"cpus{cpus}", [key])
+        submit(course, key, "a_burner", replace_cell(sol, first, BURNERS.format(n=burners)))
+        for i in range(neighbours):
+            submit(course, key, f"b_neighbour_{i}", sol)
+        subprocess.run([str(BIN / "dlcourse-grade"), key, "--workers", str(workers), "--cell-timeout", "60",
+                        "--kernel-cpus", cpus, "--report", "report.json", "--no-progress"],
+                       cwd=course, env=env, check=True, capture_output=True)
+        rows = json.loads((course / "report.json").read_text())
+        seconds[cpus] = {r["student"]: (r["score"], r["seconds"]) for r in rows}
+    return seconds
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--class", dest="classes", action="append", metavar="KEY:N",
                    help="chapter and number of submissions (repeatable; default ch01 x 40 and ch04 x 20)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--cell-timeout", type=int, default=120)
+    p.add_argument("--cpu-escape", type=int, default=0, metavar="B",
+                   help="measure the CPU quota instead: neighbours beside B burners in new sessions")
+    p.add_argument("--neighbours", type=int, default=4, help="honest neighbours for --cpu-escape (default 4)")
     args = p.parse_args()
     classes = [(c.split(":")[0], int(c.split(":")[1])) for c in args.classes or
                ["ch01_learning_from_data:40", "ch04_sgd:20"]]
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
     load_before = os.getloadavg()
+    if args.cpu_escape:
+        with tempfile.TemporaryDirectory(prefix="dlcourse-bench-cpu-") as tmp:
+            seconds = cpu_escape(args.cpu_escape, args.neighbours, args.workers, env, Path(tmp))
+        print(f"neighbours beside {args.cpu_escape} burners in new sessions, dlcourse-grade --workers {args.workers}, "
+              f"{os.cpu_count()} CPU cores")
+        print("| kernels' CPU quota | burner (points, s) | neighbours' seconds | neighbours' points |")
+        print("|---|---|---|---|")
+        for cpus, label in (("0", "off (--kernel-cpus 0)"), ("1", "one core each (default)")):
+            rows = seconds[cpus]
+            near = [v for k, v in sorted(rows.items()) if k != "a_burner"]
+            print(f"| {label} | {rows['a_burner'][0]:g}, {rows['a_burner'][1]:.1f} | "
+                  f"{', '.join(f'{s:.1f}' for _, s in near)} | {', '.join(f'{p:g}' for p, _ in near)} |")
+        print(f"load average: {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+        return 0
     with tempfile.TemporaryDirectory(prefix="dlcourse-bench-") as tmp:
         results = [bench(key, n, args.workers, args.cell_timeout, env, Path(tmp)) for key, n in classes]
     confined, plain = sandbox_start_cost()
