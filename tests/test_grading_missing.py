@@ -68,3 +68,31 @@ def test_a_rerun_removes_what_a_killed_run_left_in_the_temporary_folder(tmp_path
     (tmp_path / "other").mkdir()
     assert sweep_stale(str(tmp_path)) == [str(tmp_path / f"{TMP_PREFIX}killed")]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dlcourse-grade-running", "dlcourse-grade-unnamed", "other"]
+
+
+def test_a_rerun_removes_the_cgroups_a_killed_run_left(tmp_path):
+    """The kernels' cgroups of a killed run's grading folder go with the folder (empty ones; killed first)."""
+    import subprocess
+    import sys
+
+    from dlcourse.grading import worker
+
+    groups_of = worker._cgroups_of(f"{worker.TMP_PREFIX}killed")
+    if not groups_of:
+        from conftest import unavailable
+
+        unavailable("no writable cgroup for the grader here", required_in_ci=os.geteuid() == 0)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    folder = tmp_path / f"{worker.TMP_PREFIX}killed"
+    folder.mkdir()
+    (folder / worker.OWNER_FILE).write_text(str(gone.pid))
+    for group in groups_of:
+        group.mkdir()
+    try:
+        assert worker.sweep_stale(str(tmp_path)) == [str(folder)]
+        assert [g for g in groups_of if g.exists()] == []
+    finally:
+        for group in groups_of:
+            if group.exists():
+                group.rmdir()

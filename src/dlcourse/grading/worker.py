@@ -378,8 +378,17 @@ def sweep_stale(tmp_dir: str | None = None) -> list[str]:
         except (OSError, ValueError):
             continue
         shutil.rmtree(folder, ignore_errors=True)
+        for group in _cgroups_of(folder.name):  # and its kernels' (empty) cgroups
+            _remove_cgroup(group)
         removed.append(str(folder))
     return removed
+
+
+def _cgroups_of(name: str) -> list[Path]:
+    """The cgroup folders :func:`run_job` makes for the kernels graded in the folder ``name``."""
+    caps = capabilities()
+    bases = {b for b in (caps.cgroup, caps.cpu_cgroup, *caps.cgroups_v1.values()) if b}
+    return [Path(b, f"dlcourse-{name}") for b in sorted(bases)]
 
 
 def run_job(job: dict) -> dict:
@@ -434,7 +443,7 @@ def run_job(job: dict) -> dict:
         policy.pid_dir = str(base / "pids")
         policy.pythonpath = [str(Path(__file__).resolve().parents[2])]  # the dlcourse package graded with
         if caps.cgroup:
-            cgroup = Path(caps.cgroup, f"dlcourse-{base.name}")
+            cgroup = Path(caps.cgroup, f"dlcourse-{base.name}")  # the names _cgroups_of finds again
             policy.cgroup = str(cgroup)
         policy.cgroups_v1 = {c: str(Path(b, f"dlcourse-{base.name}")) for c, b in caps.cgroups_v1.items()}
         v1_groups = [Path(f) for f in policy.cgroups_v1.values()]
