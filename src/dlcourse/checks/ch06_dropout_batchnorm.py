@@ -26,7 +26,7 @@ def reference_dropout(x, rate: float, u, training: bool = True, inverted: bool =
     """
     x = np.asarray(x, dtype=float)
     if not training:
-        return x if inverted else x * (1 - rate)
+        return x * (1.0 if inverted else 1 - rate)
     kept = np.where(np.asarray(u) >= rate, x, 0.0)
     return kept / (1 - rate) if inverted else kept
 
@@ -415,8 +415,8 @@ def _trainable(model: Any) -> int:
 def reference_block_trainable(input_dim: int, hidden_units: Sequence[int]) -> int:
     """Trainable parameters of question 6's network: per block Dense(no bias) + BN's gamma and beta,
     then Dense(1) with a bias."""
-    sizes = [input_dim, *hidden_units]
-    return int(sum(a * b + 2 * b for a, b in zip(sizes, sizes[1:])) + sizes[-1] + 1)
+    widths = [input_dim] + list(hidden_units)
+    return int(sum(a * b + 2 * b for a, b in zip(widths, widths[1:])) + widths[-1] + 1)
 
 
 def reference_widest(budget: int, input_dim: int = 11, blocks: int = 2) -> int:
