@@ -30,9 +30,9 @@ What is isolated (when the feature is available; root, or unprivileged user name
 * **User**: as root, the kernel drops to a uid of its own (``Policy.uid_base`` plus its
   launcher's process id, group ``nobody``'s; no capabilities).
 * **Resources**: ``RLIMIT_AS`` per process (memory), ``RLIMIT_FSIZE``, ``RLIMIT_CORE`` = 0,
-  ``RLIMIT_NPROC`` per kernel where it runs as its own uid; a cgroup v2 ``memory.max`` (and
-  ``pids.max``) over all its processes where cgroups v2 with the memory controller are
-  available (reported when not); a wall-clock timeout per cell and per submission; output
+  ``RLIMIT_NPROC`` per kernel where it runs as its own uid; a memory limit and ``pids.max``
+  over all its processes where the grader can write a memory cgroup (v2 ``memory.max``, else
+  the v1 ``memory`` and ``pids`` hierarchies; reported when not); a wall-clock timeout per cell and per submission; output
   capped per cell and per notebook as it arrives (:mod:`dlcourse.grading.preprocessors`).
 * **CPU**: a CPU quota over all the kernel's processes (``Policy.cpu_cores``, one core by
   default): a cgroup of its own in the CPU controller, v2 ``cpu.max`` or v1
@@ -42,9 +42,9 @@ What is isolated (when the feature is available; root, or unprivileged user name
   shares its kernel's quota, and a neighbour graded on another core keeps its speed.
 
 What is **not** isolated: the kernel's own interpreter (which is why no verdict is computed
-there), timing side channels, CPU shares where no CPU controller is writable (reported), and,
-without cgroups v2, the total memory of many processes (each one is capped by ``RLIMIT_AS``
-and their number by ``RLIMIT_NPROC``).
+there), timing side channels, and, where the grader can write no cgroup (reported), CPU
+shares and the total memory of many processes (each one is capped by ``RLIMIT_AS`` and their
+number by ``RLIMIT_NPROC``).
 """
 
 from __future__ import annotations
