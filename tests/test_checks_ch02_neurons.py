@@ -386,17 +386,3 @@ def test_the_worked_numbers_quoted_in_the_exercises():
     right_set(model.layers[0], [[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]], [0.1, -0.2])
     assert np.allclose(model.predict(np.array([[1.0, 2.0, 3.0]]), verbose=0), [[4.6, -0.7]])
     assert np.isclose(X1 @ W1 + B1, -0.4)
-
-
-# ------------------------------------------------------------------ the one wine split
-def test_the_exercises_split_the_wine_only_with_split_red_wine():
-    # every cell that touches the red wines takes the course's split (duplicates removed), never its own
-    import re
-
-    import nbformat
-    from conftest import solution_path
-
-    cells = [c.source for c in nbformat.read(solution_path("ch02_neurons"), as_version=4).cells if c.cell_type == "code"]
-    wine = [c for c in cells if re.search(r"load_red_wine|split_red_wine|wine_split\(", c)]
-    assert wine, "the notebook uses the red wines"
-    assert not [c for c in cells if "load_red_wine" in c or re.search(r"permutation\(|train_test_split", c)]

@@ -365,17 +365,3 @@ def test_beats_least_squares_on_real_keras_models():
     check(*train(hidden=True))  # a ReLU network captures |x1|
     with pytest.raises(AssertionError, match="least-squares line reaches"):
         check(*train(hidden=False))  # a linear model cannot beat the line by the margin
-
-
-# ------------------------------------------------------------------ the one wine split
-def test_the_exercises_split_the_wine_only_with_split_red_wine():
-    # every cell that touches the red wines takes the course's split (duplicates removed), never its own
-    import re
-
-    import nbformat
-    from conftest import solution_path
-
-    cells = [c.source for c in nbformat.read(solution_path("ch04_sgd"), as_version=4).cells if c.cell_type == "code"]
-    wine = [c for c in cells if re.search(r"load_red_wine|split_red_wine|wine_split\(", c)]
-    assert wine, "the notebook uses the red wines"
-    assert not [c for c in cells if "load_red_wine" in c or re.search(r"permutation\(|train_test_split", c)]

@@ -576,20 +576,6 @@ def test_weight_decay_names_the_mistake(trained, wine):
         checks.check_weight_decay(None, trained["l2"], X_val, y_val)
 
 
-# ------------------------------------------------------------------ the one wine split
-def test_the_exercises_split_the_wine_only_with_split_red_wine():
-    # every cell that touches the red wines takes the course's split (duplicates removed), never its own
-    import re
-
-    import nbformat
-    from conftest import solution_path
-
-    cells = [c.source for c in nbformat.read(solution_path("ch05_overfitting"), as_version=4).cells if c.cell_type == "code"]
-    wine = [c for c in cells if re.search(r"load_red_wine|split_red_wine|wine_split\(", c)]
-    assert wine, "the notebook uses the red wines"
-    assert not [c for c in cells if "load_red_wine" in c or re.search(r"permutation\(|train_test_split", c)]
-
-
 # ------------------------------------------------------------------ question 7: the table to read
 def test_error_table_supports_the_mark_scheme():
     table = checks.error_table().set_index(["model", "training examples"])

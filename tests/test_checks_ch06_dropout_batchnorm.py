@@ -510,20 +510,6 @@ def test_rescue_names_the_problem(raw_wine):
         checks.check_rescue(None, history, X_val, y_val)
 
 
-# ------------------------------------------------------------------ the one wine split
-def test_the_exercises_split_the_wine_only_with_split_red_wine():
-    # every cell that touches the red wines takes the course's split (duplicates removed), never its own
-    import re
-
-    import nbformat
-    from conftest import solution_path
-
-    cells = [c.source for c in nbformat.read(solution_path("ch06_dropout_batchnorm"), as_version=4).cells if c.cell_type == "code"]
-    wine = [c for c in cells if re.search(r"load_red_wine|split_red_wine|wine_split\(", c)]
-    assert wine, "the notebook uses the red wines"
-    assert not [c for c in cells if "load_red_wine" in c or re.search(r"permutation\(|train_test_split", c)]
-
-
 # ------------------------------------------------------------------ question 8: the histories to read
 def test_dropout_histories_support_the_mark_scheme():
     histories = checks.dropout_histories()

@@ -571,6 +571,21 @@ def _wine_sources() -> dict[str, list[str]]:
     return out
 
 
+#: The exercise notebooks that use the red wines (each takes the course's split, never its own).
+WINE_EXERCISES = ["ch02_neurons", "ch04_sgd", "ch05_overfitting", "ch06_dropout_batchnorm"]
+
+
+@pytest.mark.parametrize("key", WINE_EXERCISES)
+def test_the_exercises_split_the_wine_only_with_split_red_wine(key):
+    import nbformat
+    from conftest import solution_path
+
+    cells = [c.source for c in nbformat.read(solution_path(key), as_version=4).cells if c.cell_type == "code"]
+    wine = [c for c in cells if re.search(r"load_red_wine|split_red_wine|wine_split\(", c)]
+    assert wine, "the notebook uses the red wines"
+    assert not [c for c in cells if "load_red_wine" in c or re.search(r"permutation\(|train_test_split", c)]
+
+
 def test_every_page_that_uses_wine_splits_it_with_split_red_wine():
     sources = _wine_sources()
     assert "book/ch02_neurons/index.ipynb" in sources
