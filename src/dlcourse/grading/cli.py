@@ -100,15 +100,9 @@ def find_submissions(course_root: Path, submitted_dir: str, assignment: str, onl
 def released_key_ids(course_root: Path, release_dir: str) -> dict[str, list[str]]:
     """Assignment -> the grade ids of its answer and test cells, from the course's release folder: the grader
     names the assignment a notebook handed in for another one belongs to."""
-    from .submission import key_ids
+    from .submission import key_ids_by_assignment
 
-    out: dict[str, list[str]] = {}
-    for path in sorted((course_root / release_dir).glob("*/*.ipynb")):
-        try:
-            out.setdefault(path.parent.name, []).extend(key_ids(json.loads(path.read_text(encoding="utf-8"))))
-        except (OSError, ValueError):
-            continue
-    return out
+    return key_ids_by_assignment(course_root / release_dir)
 
 
 def already_graded(course_root: Path, submitted_dir: str, autograded_dir: str, assignment: str,

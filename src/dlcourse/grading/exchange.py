@@ -17,7 +17,7 @@ import os
 
 from nbgrader.exchange.default.submit import ExchangeSubmit
 
-from .submission import key_ids, wrong_assignment
+from .submission import key_ids_by_assignment, wrong_assignment
 
 
 class CheckedSubmit(ExchangeSubmit):
@@ -25,22 +25,7 @@ class CheckedSubmit(ExchangeSubmit):
 
     def _released_key_ids(self) -> dict[str, list[str]]:
         """The key ids of the course's other released assignments the student can read (to name one)."""
-        outbound = os.path.dirname(self.release_path)
-        others: dict[str, list[str]] = {}
-        try:
-            names = sorted(os.listdir(outbound))
-        except OSError:
-            return others
-        for other in names:
-            folder = os.path.join(outbound, other)
-            try:
-                for entry in sorted(os.listdir(folder)):
-                    if entry.endswith(".ipynb"):
-                        with open(os.path.join(folder, entry), encoding="utf-8") as handle:
-                            others.setdefault(other, []).extend(key_ids(json.load(handle)))
-            except (OSError, ValueError):
-                continue
-        return others
+        return key_ids_by_assignment(os.path.dirname(self.release_path))
 
     def check_filename_diff(self):
         super().check_filename_diff()

@@ -9,6 +9,7 @@ submission with the reason. A submission folder that is itself a link is refused
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from dataclasses import dataclass, field
@@ -132,6 +133,18 @@ def key_ids(nb: dict) -> list[str]:
         if meta.get("grade_id") and (meta.get("solution") or meta.get("grade")):
             ids.append(str(meta["grade_id"]))
     return ids
+
+
+def key_ids_by_assignment(folder: str | os.PathLike) -> dict[str, list[str]]:
+    """Assignment -> the key ids of its notebooks, from a folder with one sub-folder per assignment (the
+    course's release folder, or the exchange's outbound folder); unreadable notebooks are left out."""
+    out: dict[str, list[str]] = {}
+    for path in sorted(Path(folder).glob("*/*.ipynb")):
+        try:
+            out.setdefault(path.parent.name, []).extend(key_ids(json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError):
+            continue
+    return out
 
 
 def wrong_assignment(nb: dict, released: dict, assignment: str, name: str,
